@@ -1,0 +1,177 @@
+using Platform.Etcd.Api.Mvcc;
+
+namespace Platform.Etcd.Storage.Mvcc;
+
+/// <summary>
+/// etcd's MVCC key-value store: every change gets a revision, history is readable at past
+/// revisions until compacted, and watchers follow committed changes.
+/// </summary>
+/// <remarks>
+/// <para>Writers are serialised (in etcd, by raft apply): one <see cref="IWriteTxn"/> or
+/// <see cref="BeginBatch"/> at a time; a second writer waits. Readers never wait for writers,
+/// compaction or defragmentation: a read sees the last committed revision.</para>
+/// <para>Durability: the WAL is the durability point. The backend may lag it, but each commit
+/// also records the raft position of the last applied entry (<see cref="ConsistentIndex"/>) in
+/// the same LMDB transaction, so after a crash the server replays exactly the entries above it.</para>
+/// <para>Key ranges: an empty <c>rangeEnd</c> means the single key; the one byte "\0" means every
+/// key at or after <c>key</c>; anything else is the half-open range [key, rangeEnd). A rangeEnd
+/// at or below a non-empty key is an empty range.</para>
+/// <para>The returned <see cref="KeyValue"/> and <see cref="Event"/> messages may be shared with
+/// other callers: treat them as immutable.</para>
+/// </remarks>
+public interface IKvStore : IDisposable
+{
+    /// <summary>The last committed revision (1 for an empty store: the first write gets 2).</summary>
+    public long CurrentRevision { get; }
+
+    /// <summary>The revision of the last compaction, 0 when there was none.</summary>
+    public long CompactedRevision { get; }
+
+    /// <summary>The raft position of the last applied entry, as of the last commit (or pending in an open batch).</summary>
+    public RaftPosition ConsistentIndex { get; }
+
+    /// <summary>The backend's size (LMDB pages up to the highest one used), what the quota is checked against.</summary>
+    public long DbSizeBytes { get; }
+
+    /// <summary>The bytes of pages holding data; <see cref="DbSizeBytes"/> minus this is what defragmenting would free.</summary>
+    public long DbSizeInUseBytes { get; }
+
+    /// <summary>Whether a write went over the quota; puts fail until <see cref="DisarmNoSpaceAlarm"/>.</summary>
+    public bool NoSpaceAlarm { get; }
+
+    /// <summary>A read snapshot at the current revision. Dispose it promptly: it pins LMDB pages.</summary>
+    public IReadTxn Read();
+
+    /// <summary>A write transaction: its changes get revision <see cref="CurrentRevision"/> + 1. Waits for the previous writer.</summary>
+    public IWriteTxn Write();
+
+    /// <summary>
+    /// Groups the write transactions that follow into one backend commit (and one fdatasync),
+    /// made, with the pending consistent index, when the batch is disposed; only then are they
+    /// visible to readers and watchers. The server opens one per batch of applied raft entries.
+    /// While it is open only its owner may write.
+    /// </summary>
+    public IDisposable BeginBatch();
+
+    /// <summary>Records the raft position of the last applied entry; persisted with the next commit (immediately outside a batch).</summary>
+    public void SetConsistentIndex(RaftPosition position);
+
+    /// <summary>Range at the current revision (a read transaction of its own).</summary>
+    public RangeResult Range(ReadOnlySpan<byte> key, ReadOnlySpan<byte> rangeEnd, RangeOptions options = default);
+
+    /// <summary>
+    /// Compacts history: for each key, only its newest revision at or below
+    /// <paramref name="revision"/> remains readable (deleted keys vanish). The index is compacted
+    /// before this returns; the key table is cleaned in the background, 1,000 revisions per
+    /// backend transaction so writers wait at most one such batch.
+    /// </summary>
+    /// <returns>A task that completes when the key table is clean.</returns>
+    /// <exception cref="MvccException">Compacted (at or below the last compaction) or FutureRevision.</exception>
+    public Task Compact(long revision);
+
+    /// <summary>CRC-32C of the whole backend (tables and contents, excluding the consistent index): for debugging, it depends on compaction progress.</summary>
+    public uint Hash();
+
+    /// <summary>
+    /// CRC-32C of the key table up to <paramref name="revision"/> (0 = current), independent of
+    /// how far physical compaction got: two members with the same history agree.
+    /// </summary>
+    /// <remarks>
+    /// Definition (etcd 3.4's): the CRC-32C of the bytes "key", then, in revision order, of the
+    /// key-table key and value of every revision r with r.main ≤ revision, except revisions at or
+    /// below the compacted revision that a compaction at <paramref name="revision"/> would not keep
+    /// (when it would keep some).
+    /// </remarks>
+    /// <exception cref="MvccException">Compacted or FutureRevision.</exception>
+    public HashKvResult HashKV(long revision);
+
+    /// <summary>
+    /// Rewrites the backend compactly (LMDB compacting copy) and swaps it in. Writes continue
+    /// during the copy: they are recorded and replayed into the copy; writers pause only for the
+    /// final replay of what arrived during the last catch-up round and the file swap.
+    /// </summary>
+    public Task DefragmentAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The committed changes from <paramref name="fromRevision"/> on, read from the key table, for
+    /// watchers catching up: at most <paramref name="limit"/> events (0 = no limit), ending on a
+    /// whole revision.
+    /// </summary>
+    /// <param name="fromRevision">The first revision wanted; above the compacted revision.</param>
+    /// <param name="limit">Stop after this many events, at a revision boundary (0 = no limit).</param>
+    /// <param name="includePrevKv">Fill <see cref="Event.PrevKv"/> (one more lookup per event).</param>
+    /// <exception cref="MvccException">Compacted when <paramref name="fromRevision"/> is at or below the compacted revision.</exception>
+    public ChangesResult Changes(long fromRevision, int limit = 0, bool includePrevKv = false);
+
+    /// <summary>
+    /// Calls <paramref name="observer"/> after each commit with the changes of each committed
+    /// revision, in revision order, on the committing thread: hand the work off, do not block.
+    /// Events carry <see cref="Event.PrevKv"/>. Dispose the result to unsubscribe.
+    /// </summary>
+    public IDisposable Subscribe(Action<RevisionChanges> observer);
+
+    /// <summary>Clears the NOSPACE alarm (after compacting and defragmenting).</summary>
+    public void DisarmNoSpaceAlarm();
+
+    /// <summary>Writes a consistent, compacted copy of the backend to <paramref name="path"/> (a raft snapshot's state).</summary>
+    public void CopySnapshotTo(string path);
+}
+
+/// <summary>A read transaction: every range reads the same revision.</summary>
+public interface IReadTxn : IDisposable
+{
+    /// <summary>The revision this transaction reads (for a write transaction, including its own changes so far).</summary>
+    public long Revision { get; }
+
+    /// <summary>Keys in the range live at <see cref="RangeOptions.Revision"/> (0 = <see cref="Revision"/>), in key order.</summary>
+    /// <exception cref="MvccException">Compacted (below the compacted revision) or FutureRevision.</exception>
+    public RangeResult Range(ReadOnlySpan<byte> key, ReadOnlySpan<byte> rangeEnd, RangeOptions options = default);
+}
+
+/// <summary>
+/// A write transaction: all its changes share one main revision (sub revisions in order);
+/// <see cref="IDisposable.Dispose"/> ends it (commits it, unless a batch is open). A transaction
+/// without changes does not consume a revision.
+/// </summary>
+public interface IWriteTxn : IReadTxn
+{
+    /// <summary>Sets <paramref name="key"/> (non-empty) to <paramref name="value"/>.</summary>
+    /// <returns>The revision of the change.</returns>
+    /// <exception cref="MvccException">NoSpace: over the quota or the NOSPACE alarm is raised; nothing was changed.</exception>
+    public long Put(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long lease = 0);
+
+    /// <summary>Deletes the live keys in the range.</summary>
+    /// <returns>How many keys were deleted, and the revision (the transaction's, if any were).</returns>
+    public (long Deleted, long Revision) DeleteRange(ReadOnlySpan<byte> key, ReadOnlySpan<byte> rangeEnd);
+
+    /// <summary>The changes so far: put key-values, and deletes as key-values with only the key set.</summary>
+    public IReadOnlyList<KeyValue> Changes { get; }
+}
+
+/// <summary>Options of a range.</summary>
+/// <param name="Limit">Return at most this many key-values (0 = all); <see cref="RangeResult.Count"/> still counts all.</param>
+/// <param name="Revision">Read at this revision (0 = the transaction's).</param>
+/// <param name="CountOnly">Return only the count.</param>
+/// <param name="KeysOnly">Return key-values without values.</param>
+public readonly record struct RangeOptions(long Limit = 0, long Revision = 0, bool CountOnly = false, bool KeysOnly = false);
+
+/// <summary>The result of a range.</summary>
+/// <param name="Kvs">The key-values, in key order.</param>
+/// <param name="Count">How many keys the range holds at the revision, regardless of the limit.</param>
+/// <param name="Revision">The store's revision the read ran at (not the requested historical one), as etcd's header.</param>
+public sealed record RangeResult(IReadOnlyList<KeyValue> Kvs, long Count, long Revision);
+
+/// <summary>The raft entry last applied: the server skips entries at or below it after a restart.</summary>
+public readonly record struct RaftPosition(ulong Index, ulong Term);
+
+/// <summary>The result of <see cref="IKvStore.HashKV"/>.</summary>
+public readonly record struct HashKvResult(uint Hash, long CurrentRevision, long CompactRevision);
+
+/// <summary>The committed changes of one revision.</summary>
+public sealed record RevisionChanges(long Revision, IReadOnlyList<Event> Events);
+
+/// <summary>The result of <see cref="IKvStore.Changes"/>.</summary>
+/// <param name="Events">Events in revision order.</param>
+/// <param name="NextRevision">The revision to continue from.</param>
+/// <param name="CurrentRevision">The store's revision when read.</param>
+public sealed record ChangesResult(IReadOnlyList<Event> Events, long NextRevision, long CurrentRevision);

@@ -1,0 +1,318 @@
+using System.Buffers.Binary;
+using System.Text;
+using LightningDB;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Platform.Etcd.Api.Mvcc;
+
+namespace Platform.Etcd.Storage.Mvcc;
+
+/// <summary>Opens MVCC stores.</summary>
+public static class MvccStores
+{
+    /// <summary>
+    /// Opens (creating if missing) the store whose backend is the LMDB file <paramref name="path"/>
+    /// (etcd's place: <c>member/snap/db</c>), rebuilding the key index from the key table and
+    /// resuming an interrupted compaction.
+    /// </summary>
+    public static IKvStore Open(string path, MvccOptions? options = null, ILogger? logger = null) =>
+        MvccStore.Open(path, options ?? new MvccOptions(), logger ?? NullLogger.Instance);
+}
+
+/// <summary>The <see cref="IKvStore"/> implementation on LMDB; see etcd/docs/ARCHITECTURE.md.</summary>
+internal sealed partial class MvccStore : IKvStore
+{
+    internal static readonly byte[] s_consistentIndexKey = Encoding.ASCII.GetBytes("consistent_index");
+    internal static readonly byte[] s_termKey = Encoding.ASCII.GetBytes("term");
+    internal static readonly byte[] s_scheduledCompactKey = Encoding.ASCII.GetBytes("scheduledCompactRev");
+    internal static readonly byte[] s_finishedCompactKey = Encoding.ASCII.GetBytes("finishedCompactRev");
+
+    private readonly string _path;
+    private readonly MvccOptions _options;
+    private readonly ILogger _logger;
+    private readonly TreeIndex _index = new();
+
+    // Held only around index operations, never across I/O: readers wait at most for one index
+    // update of one key, never for a backend commit.
+    private readonly ReaderWriterLockSlim _indexLock = new(LockRecursionPolicy.NoRecursion);
+
+    // The single writer: a write transaction, a batch, a compaction step or the defrag swap.
+    private readonly SemaphoreSlim _writerGate = new(1, 1);
+    private readonly Lock _observersLock = new();
+    private LmdbBackend _backend;
+    private long _committedRevision;
+    private long _currentRevision;
+    private long _compactMainRevision;
+    private RaftPosition _consistentIndex;
+    private PendingBatch _pending = new();
+    private bool _batchOpen;
+    private Action<RevisionChanges>[] _observers = [];
+    private volatile bool _noSpaceAlarm;
+    private Exception? _fault;
+    private Task _compaction = Task.CompletedTask;
+    private volatile bool _disposed;
+
+    private MvccStore(string path, MvccOptions options, ILogger logger, LmdbBackend backend)
+    {
+        _path = path;
+        _options = options;
+        _logger = logger;
+        _backend = backend;
+    }
+
+    public long CurrentRevision => Volatile.Read(ref _committedRevision);
+
+    public long CompactedRevision => Volatile.Read(ref _compactMainRevision);
+
+    public RaftPosition ConsistentIndex => _consistentIndex;
+
+    public bool NoSpaceAlarm => _noSpaceAlarm;
+
+    public long DbSizeBytes => WithBackend(b => b.SizeBytes);
+
+    public long DbSizeInUseBytes => WithBackend(b => b.SizeInUseBytes);
+
+    /// <summary>The task of the running (or last) physical compaction, for tests.</summary>
+    internal Task CompactionTask => _compaction;
+
+    public static MvccStore Open(string path, MvccOptions options, ILogger logger)
+    {
+        path = Path.GetFullPath(path);
+        string directory = Path.GetDirectoryName(path)!;
+        Directory.CreateDirectory(directory);
+
+        // Leftovers of a defragmentation that did not finish: the real file was never replaced.
+        foreach (string stale in Directory.EnumerateFiles(directory, Path.GetFileName(path) + ".defrag.*"))
+        {
+            File.Delete(stale);
+        }
+
+        LmdbBackend backend = LmdbBackend.Open(path, options);
+        var store = new MvccStore(path, options, logger, backend);
+        try
+        {
+            store.Restore();
+            return store;
+        }
+        catch
+        {
+            backend.Dispose();
+            throw;
+        }
+    }
+
+    public IDisposable Subscribe(Action<RevisionChanges> observer)
+    {
+        ArgumentNullException.ThrowIfNull(observer);
+        lock (_observersLock)
+        {
+            _observers = [.. _observers, observer];
+        }
+
+        return new Subscription(this, observer);
+    }
+
+    public void DisarmNoSpaceAlarm() => _noSpaceAlarm = false;
+
+    public void CopySnapshotTo(string path)
+    {
+        LmdbBackend backend = AcquireBackend();
+        try
+        {
+            backend.Environment.CopyTo(path, compact: true).ThrowOnError();
+        }
+        finally
+        {
+            backend.Release();
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _writerGate.Wait();
+        try
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+        }
+        finally
+        {
+            _writerGate.Release();
+        }
+
+        // A physical compaction in progress stops at its next step (it sees _disposed) and
+        // resumes at the next open (scheduled > finished).
+        try
+        {
+            _compaction.GetAwaiter().GetResult();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            LogCompactionFailed(_logger, e);
+        }
+
+        _backend.Dispose();
+        _indexLock.Dispose();
+        _writerGate.Dispose();
+        _defragGate.Dispose();
+    }
+
+    internal static byte[] EncodeUInt64(ulong value)
+    {
+        byte[] bytes = new byte[8];
+        BinaryPrimitives.WriteUInt64BigEndian(bytes, value);
+        return bytes;
+    }
+
+    private void Restore()
+    {
+        using LightningTransaction txn = _backend.Environment.BeginTransaction(TransactionBeginFlags.ReadOnly);
+        ulong index = ReadMetaUInt64(txn, s_consistentIndexKey);
+        ulong term = ReadMetaUInt64(txn, s_termKey);
+        long scheduled = ReadMetaRevision(txn, s_scheduledCompactKey);
+        long finished = ReadMetaRevision(txn, s_finishedCompactKey);
+        _consistentIndex = new RaftPosition(index, term);
+
+        long current = 1;
+        long keys = 0;
+        using (LightningCursor cursor = txn.CreateCursor(_backend.Key))
+        {
+            for ((MDBResultCode rc, MDBValue k, MDBValue v) = cursor.First(); rc == MDBResultCode.Success; (rc, k, v) = cursor.Next())
+            {
+                ReadOnlySpan<byte> revisionKey = k.AsSpan();
+                Revision revision = Revision.FromKey(revisionKey);
+                KeyValue kv = KeyValue.Parser.ParseFrom(v.AsSpan());
+                current = revision.Main;
+                keys++;
+                KeyIndex? ki = _index.Find(kv.Key.Span);
+                if (Revision.IsTombstone(revisionKey))
+                {
+                    // A tombstone of a key whose earlier history is compacted away deletes nothing.
+                    ki?.Tombstone(revision);
+                }
+                else if (ki is not null)
+                {
+                    ki.Put(revision);
+                }
+                else
+                {
+                    ki = new KeyIndex(kv.Key.ToByteArray());
+                    ki.Restore(new Revision(kv.CreateRevision, 0), revision, kv.Version);
+                    _index.Insert(ki);
+                }
+            }
+        }
+
+        _compactMainRevision = Math.Max(0, finished);
+        if (scheduled > finished)
+        {
+            // The last compaction was scheduled but its cleanup did not finish: redo it.
+            _compactMainRevision = scheduled;
+            HashSet<Revision> keep = _index.Compact(scheduled);
+            _compaction = Task.Run(() => RemoveCompactedAsync(scheduled, keep));
+        }
+
+        _currentRevision = Math.Max(current, _compactMainRevision);
+        _committedRevision = _currentRevision;
+        LogRestored(_logger, _path, keys, _index.KeyCount, _currentRevision, _compactMainRevision, index);
+    }
+
+    private static ulong ReadMetaUInt64(LightningTransaction txn, LightningDatabase meta, byte[] key)
+    {
+        (MDBResultCode rc, _, MDBValue value) = txn.Get(meta, key);
+        return rc == MDBResultCode.Success ? BinaryPrimitives.ReadUInt64BigEndian(value.AsSpan()) : 0;
+    }
+
+    private ulong ReadMetaUInt64(LightningTransaction txn, byte[] key) => ReadMetaUInt64(txn, _backend.Meta, key);
+
+    private long ReadMetaRevision(LightningTransaction txn, byte[] key)
+    {
+        (MDBResultCode rc, _, MDBValue value) = txn.Get(_backend.Meta, key);
+        return rc == MDBResultCode.Success ? Revision.FromKey(value.AsSpan()).Main : 0;
+    }
+
+    private LmdbBackend AcquireBackend()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        while (true)
+        {
+            LmdbBackend backend = Volatile.Read(ref _backend);
+            if (backend.TryAcquire())
+            {
+                return backend;
+            }
+
+            // Swapped out and drained between the read and the acquire: the new one is installed.
+        }
+    }
+
+    private T WithBackend<T>(Func<LmdbBackend, T> read)
+    {
+        LmdbBackend backend = AcquireBackend();
+        try
+        {
+            return read(backend);
+        }
+        finally
+        {
+            backend.Release();
+        }
+    }
+
+    private void ThrowIfUnusable()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_fault is not null)
+        {
+            throw new InvalidOperationException("mvcc: the store failed to commit earlier and must be reopened", _fault);
+        }
+    }
+
+    private void Notify(List<RevisionChanges> changes)
+    {
+        Action<RevisionChanges>[] observers = Volatile.Read(ref _observers);
+        foreach (RevisionChanges change in changes)
+        {
+            foreach (Action<RevisionChanges> observer in observers)
+            {
+                try
+                {
+                    observer(change);
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    LogObserverFailed(_logger, e);
+                }
+            }
+        }
+    }
+
+    private sealed class Subscription(MvccStore store, Action<RevisionChanges> observer) : IDisposable
+    {
+        public void Dispose()
+        {
+            lock (store._observersLock)
+            {
+                store._observers = [.. store._observers.Where(o => o != observer)];
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "mvcc: restored {Path}: {Revisions} revisions, {Keys} keys, current revision {Current}, compacted {Compacted}, consistent index {ConsistentIndex}")]
+    private static partial void LogRestored(ILogger logger, string path, long revisions, int keys, long current, long compacted, ulong consistentIndex);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "mvcc: a change observer failed")]
+    private static partial void LogObserverFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "mvcc: compaction failed")]
+    private static partial void LogCompactionFailed(ILogger logger, Exception exception);
+}

@@ -1,0 +1,115 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Win32.SafeHandles;
+using Platform.Etcd.Storage.Internal;
+using Platform.Raft;
+
+namespace Platform.Etcd.Storage.Wal;
+
+/// <summary>Creates, opens and maintains write-ahead logs (<c>member/wal</c>).</summary>
+public static class WriteAheadLog
+{
+    /// <summary>Whether <paramref name="directory"/> holds at least one segment.</summary>
+    public static bool Exists(string directory) =>
+        System.IO.Directory.Exists(directory) && SegmentName.List(directory).Count > 0;
+
+    /// <summary>
+    /// Creates a log in <paramref name="directory"/> (which must not hold one) with its first
+    /// segment, <paramref name="metadata"/> and the empty snapshot marker, durable on return.
+    /// The result is ready to append.
+    /// </summary>
+    public static IWriteAheadLog Create(string directory, ReadOnlySpan<byte> metadata, WalOptions? options = null, ILogger? logger = null) =>
+        SegmentedWal.Create(directory, metadata, options ?? new WalOptions(), logger ?? NullLogger.Instance);
+
+    /// <summary>
+    /// Opens the log at <paramref name="snapshot"/> (the marker of the snapshot the state machine
+    /// was restored from, <see cref="WalSnapshot.Empty"/> without one), locking every segment
+    /// from the one holding that index on. Call <see cref="IWriteAheadLog.ReadAll"/> next.
+    /// </summary>
+    /// <exception cref="WalException">No segments, a sequence gap, or a segment locked by another holder.</exception>
+    public static IWriteAheadLog Open(string directory, WalSnapshot snapshot, WalOptions? options = null, ILogger? logger = null) =>
+        SegmentedWal.Open(directory, snapshot, options ?? new WalOptions(), logger ?? NullLogger.Instance);
+
+    /// <summary>
+    /// The snapshot markers in the log whose index is committed by the last hard state, oldest
+    /// first: the snapshots the log can be opened at (pair with
+    /// <c>ISnapshotter.LoadNewestAvailable</c>). Reads without repairing; call it before
+    /// <see cref="Open"/>, since an open log's locks keep other readers out.
+    /// </summary>
+    public static IReadOnlyList<WalSnapshot> ReadSnapshots(string directory, WalOptions? options = null)
+    {
+        options ??= new WalOptions();
+        List<SegmentName> names = SegmentName.List(directory);
+        var handles = new List<(string Path, SafeFileHandle Handle)>();
+        try
+        {
+            foreach (SegmentName name in names)
+            {
+                string path = Path.Combine(directory, name.FileName);
+                handles.Add((path, File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite)));
+            }
+
+            var snapshots = new List<WalSnapshot> { WalSnapshot.Empty };
+            var state = new HardState();
+            if (handles.Count > 0)
+            {
+                WalDecoder.Decode(handles, options.MaxRecordBytes, record =>
+                {
+                    if (record.Type == (long)WalRecordType.Snapshot)
+                    {
+                        Proto.WalSnapshot s = Proto.WalSnapshot.Parser.ParseFrom(record.Data);
+                        snapshots.Add(new WalSnapshot(s.Index, s.Term, s.ConfState));
+                    }
+                    else if (record.Type == (long)WalRecordType.State)
+                    {
+                        state = HardState.Parser.ParseFrom(record.Data);
+                    }
+                });
+            }
+
+            // A marker above the commit index may belong to a snapshot that never finished.
+            return snapshots.Where(s => s.Index <= state.Commit).DistinctBy(s => (s.Index, s.Term)).ToList();
+        }
+        finally
+        {
+            handles.ForEach(h => h.Handle.Dispose());
+        }
+    }
+
+    /// <summary>
+    /// Deletes the oldest segments while more than <paramref name="maxSegments"/> remain, stopping
+    /// at the first one still locked by an open log (see <see cref="IWriteAheadLog.ReleaseLockTo"/>).
+    /// etcd's server runs this periodically with <c>--max-wals</c> (default 5).
+    /// </summary>
+    /// <returns>The deleted paths.</returns>
+    public static IReadOnlyList<string> Purge(string directory, int maxSegments, ILogger? logger = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxSegments);
+        var deleted = new List<string>();
+        List<SegmentName> names = SegmentName.List(directory);
+        for (int i = 0; i < names.Count - maxSegments; i++)
+        {
+            string path = Path.Combine(directory, names[i].FileName);
+            using (SafeFileHandle? handle = LockedFile.TryOpen(path, FileMode.Open))
+            {
+                if (handle is null)
+                {
+                    break;
+                }
+
+                // Delete while holding the lock, so no one can open it in between.
+                File.Delete(path);
+            }
+
+            deleted.Add(path);
+            (logger ?? NullLogger.Instance).LogInformation("wal: purged segment {Path}", path);
+        }
+
+        if (deleted.Count > 0)
+        {
+            PosixFile.SyncDirectory(directory);
+        }
+
+        return deleted;
+    }
+}
