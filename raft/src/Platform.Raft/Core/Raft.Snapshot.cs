@@ -37,6 +37,17 @@ internal sealed partial class Raft
             return false;
         }
 
+        if (Log.Applying > Log.Applied)
+        {
+            // Committed entries are still being applied (handed out in a Ready, or to the apply
+            // thread with async storage writes). Restoring now would replace the configuration
+            // under conf changes the application is about to apply, which then fail ("can't leave
+            // a non-joint config"; found by the simulator, seed 257). Ignore the snapshot: the
+            // leader sends another one once it learns this one was not installed.
+            _logger.Info($"{Id:x} [commit: {Log.Committed}, applied: {Log.Applied}, applying: {Log.Applying}] ignored snapshot [index: {metadata.Index}, term: {metadata.Term}] while applying");
+            return false;
+        }
+
         if (State != StateType.Follower)
         {
             // Defense in depth, should never happen: a leader applying a snapshot could move to a
