@@ -14,6 +14,8 @@ internal static partial class PosixFile
 {
     private const int ORdOnly = 0;
     private const int ODirectory = 0x10000; // O_DIRECTORY on Linux x86-64 and arm64
+    private const int OCloExec = 0x80000; // O_CLOEXEC on Linux x86-64 and arm64
+    private const int ENoEnt = 2;
     private const int EOpNotSupp = 95;
     private const int EIntr = 4;
 
@@ -77,6 +79,29 @@ internal static partial class PosixFile
         {
             RandomAccess.SetLength(handle, lengthBytes);
         }
+    }
+
+    /// <summary>
+    /// Opens <paramref name="path"/> read-only without any advisory lock. .NET's own opens take
+    /// <c>flock</c> (shared for reading), which fails while an open WAL holds its segments'
+    /// exclusive locks; a reader that only inspects the log must not need (or take) them.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">The file does not exist (e.g. purged meanwhile).</exception>
+    public static SafeFileHandle OpenReadOnlyUnlocked(string path)
+    {
+        int fd = open(path, ORdOnly | OCloExec);
+        if (fd < 0)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno == ENoEnt)
+            {
+                throw new FileNotFoundException($"open {path} failed: no such file", path);
+            }
+
+            throw new IOException($"open {path} failed: {new Win32Exception(errno).Message}", errno);
+        }
+
+        return new SafeFileHandle(fd, ownsHandle: true);
     }
 
     /// <summary>fsyncs a directory so that entries created, renamed or removed in it are durable.</summary>

@@ -4,15 +4,22 @@ namespace Platform.Etcd.Storage.Mvcc;
 
 /// <summary>
 /// etcd's MVCC key-value store: every change gets a revision, history is readable at past
-/// revisions until compacted, and watchers follow committed changes.
+/// revisions until compacted, and watchers follow applied changes.
 /// </summary>
 /// <remarks>
 /// <para>Writers are serialised (in etcd, by raft apply): one <see cref="IWriteTxn"/> or
 /// <see cref="BeginBatch"/> at a time; a second writer waits. Readers never wait for writers,
-/// compaction or defragmentation: a read sees the last committed revision.</para>
-/// <para>Durability: the WAL is the durability point. The backend may lag it, but each commit
-/// also records the raft position of the last applied entry (<see cref="ConsistentIndex"/>) in
-/// the same LMDB transaction, so after a crash the server replays exactly the entries above it.</para>
+/// backend commits, compaction or defragmentation: a read sees the last applied revision (a
+/// write transaction's changes become visible when it ends).</para>
+/// <para>Durability: the WAL is the durability point. Backend commits (one LMDB transaction and
+/// one fdatasync each) happen in the background every <see cref="MvccOptions.BackendBatchInterval"/>
+/// or <see cref="MvccOptions.BackendBatchLimit"/> ops, as etcd's batch transaction, and only
+/// between writers: never inside a write transaction or a batch. Each commit records the raft
+/// position of the last applied entry (<see cref="ConsistentIndex"/>) in the same LMDB
+/// transaction, so after a crash the backend is at some earlier commit with exactly the changes up
+/// to its consistent index, and the server replays the WAL entries above it. For that the server
+/// applies each entry (or each batch of entries) inside <see cref="BeginBatch"/> and calls
+/// <see cref="SetConsistentIndex"/> within it.</para>
 /// <para>Key ranges: an empty <c>rangeEnd</c> means the single key; the one byte "\0" means every
 /// key at or after <c>key</c>; anything else is the half-open range [key, rangeEnd). A rangeEnd
 /// at or below a non-empty key is an empty range.</para>
@@ -21,14 +28,23 @@ namespace Platform.Etcd.Storage.Mvcc;
 /// </remarks>
 public interface IKvStore : IDisposable
 {
-    /// <summary>The last committed revision (1 for an empty store: the first write gets 2).</summary>
+    /// <summary>The last applied revision, what readers see (1 for an empty store: the first write gets 2).</summary>
     public long CurrentRevision { get; }
 
     /// <summary>The revision of the last compaction, 0 when there was none.</summary>
     public long CompactedRevision { get; }
 
-    /// <summary>The raft position of the last applied entry, as of the last commit (or pending in an open batch).</summary>
+    /// <summary>The raft position of the last applied entry (the last <see cref="SetConsistentIndex"/>, or what the backend held at open).</summary>
     public RaftPosition ConsistentIndex { get; }
+
+    /// <summary>The consistent index of the last backend commit: what a restart after a crash would start from.</summary>
+    public RaftPosition CommittedConsistentIndex { get; }
+
+    /// <summary>
+    /// The server tables (leases, auth, membership): reads see every applied change; writes take
+    /// part in the open batch (see <see cref="ITables"/>).
+    /// </summary>
+    public ITables Tables { get; }
 
     /// <summary>The backend's size (LMDB pages up to the highest one used), what the quota is checked against.</summary>
     public long DbSizeBytes { get; }
@@ -42,19 +58,39 @@ public interface IKvStore : IDisposable
     /// <summary>A read snapshot at the current revision. Dispose it promptly: it pins LMDB pages.</summary>
     public IReadTxn Read();
 
-    /// <summary>A write transaction: its changes get revision <see cref="CurrentRevision"/> + 1. Waits for the previous writer.</summary>
+    /// <summary>
+    /// A write transaction: its changes get revision <see cref="CurrentRevision"/> + 1 and become
+    /// visible to readers and watchers when it ends. Waits for the previous writer (inside a batch,
+    /// the flow that owns the batch does not wait).
+    /// </summary>
     public IWriteTxn Write();
 
     /// <summary>
-    /// Groups the write transactions that follow into one backend commit (and one fdatasync),
-    /// made, with the pending consistent index, when the batch is disposed; only then are they
-    /// visible to readers and watchers. The server opens one per batch of applied raft entries.
-    /// While it is open only its owner may write.
+    /// Makes the write transactions, table writes and <see cref="SetConsistentIndex"/> calls that
+    /// follow, until it is disposed, one unit for the backend: a background commit comes before or
+    /// after it, never inside it, so the backend never holds part of an applied entry, or an entry
+    /// without its consistent index. Each transaction is still visible when it ends. The server
+    /// opens one per applied entry or batch of entries. While it is open only its owner writes
+    /// without waiting: the async flow that opened it (across awaits and thread hops, and tasks it
+    /// starts, since ownership is an <see cref="AsyncLocal{T}"/>); other writers wait for its end.
+    /// Disposing does not commit.
     /// </summary>
     public IDisposable BeginBatch();
 
-    /// <summary>Records the raft position of the last applied entry; persisted with the next commit (immediately outside a batch).</summary>
+    /// <summary>
+    /// Records the raft position of the last applied entry; the next backend commit persists it with
+    /// the changes applied up to now. Call it inside the entry's batch (see <see cref="BeginBatch"/>).
+    /// </summary>
     public void SetConsistentIndex(RaftPosition position);
+
+    /// <summary>
+    /// Commits everything applied so far (with the consistent index) to the backend and returns once
+    /// it is durable: etcd's ForceCommit. Call it before a raft snapshot at the applied index lets
+    /// the WAL before it be released or purged. Waits for the current writer to finish; must not
+    /// be called from the flow that holds a write transaction or batch.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Called from the flow holding the writer, or the store failed to commit earlier.</exception>
+    public void ForceCommit();
 
     /// <summary>Range at the current revision (a read transaction of its own).</summary>
     public RangeResult Range(ReadOnlySpan<byte> key, ReadOnlySpan<byte> rangeEnd, RangeOptions options = default);
@@ -69,12 +105,17 @@ public interface IKvStore : IDisposable
     /// <exception cref="MvccException">Compacted (at or below the last compaction) or FutureRevision.</exception>
     public Task Compact(long revision);
 
-    /// <summary>CRC-32C of the whole backend (tables and contents, excluding the consistent index): for debugging, it depends on compaction progress.</summary>
+    /// <summary>
+    /// CRC-32C of the whole backend (every table, server tables included, and contents, excluding
+    /// the consistent index) after committing what is applied: for debugging, it depends on
+    /// compaction progress.
+    /// </summary>
     public uint Hash();
 
     /// <summary>
     /// CRC-32C of the key table up to <paramref name="revision"/> (0 = current), independent of
-    /// how far physical compaction got: two members with the same history agree.
+    /// how far physical compaction got: two members with the same history agree. Commits what is
+    /// applied first (a maintenance call: it waits for the current writer and one fdatasync).
     /// </summary>
     /// <remarks>
     /// Definition (etcd 3.4's): the CRC-32C of the bytes "key", then, in revision order, of the
@@ -86,16 +127,16 @@ public interface IKvStore : IDisposable
     public HashKvResult HashKV(long revision);
 
     /// <summary>
-    /// Rewrites the backend compactly (LMDB compacting copy) and swaps it in. Writes continue
-    /// during the copy: they are recorded and replayed into the copy; writers pause only for the
-    /// final replay of what arrived during the last catch-up round and the file swap.
+    /// Rewrites the backend compactly (LMDB compacting copy) and swaps it in. Writes and reads
+    /// continue throughout: backend commits made during the copy are recorded and replayed into it;
+    /// only background commits pause, for the final replay and the file swap.
     /// </summary>
     public Task DefragmentAsync(CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// The committed changes from <paramref name="fromRevision"/> on, read from the key table, for
-    /// watchers catching up: at most <paramref name="limit"/> events (0 = no limit), ending on a
-    /// whole revision.
+    /// The applied changes from <paramref name="fromRevision"/> on, read from the key table and the
+    /// not yet committed batches, for watchers catching up: at most <paramref name="limit"/> events
+    /// (0 = no limit), ending on a whole revision.
     /// </summary>
     /// <param name="fromRevision">The first revision wanted; above the compacted revision.</param>
     /// <param name="limit">Stop after this many events, at a revision boundary (0 = no limit).</param>
@@ -104,8 +145,9 @@ public interface IKvStore : IDisposable
     public ChangesResult Changes(long fromRevision, int limit = 0, bool includePrevKv = false);
 
     /// <summary>
-    /// Calls <paramref name="observer"/> after each commit with the changes of each committed
-    /// revision, in revision order, on the committing thread: hand the work off, do not block.
+    /// Calls <paramref name="observer"/> with the changes of each revision when it becomes visible
+    /// (as its write transaction ends, before the writer is released; not at the backend commit),
+    /// in revision order, on the writing thread: hand the work off, do not block, do not write.
     /// Events carry <see cref="Event.PrevKv"/>. Dispose the result to unsubscribe.
     /// </summary>
     public IDisposable Subscribe(Action<RevisionChanges> observer);
@@ -113,7 +155,10 @@ public interface IKvStore : IDisposable
     /// <summary>Clears the NOSPACE alarm (after compacting and defragmenting).</summary>
     public void DisarmNoSpaceAlarm();
 
-    /// <summary>Writes a consistent, compacted copy of the backend to <paramref name="path"/> (a raft snapshot's state).</summary>
+    /// <summary>
+    /// Commits what is applied, then writes a consistent, compacted copy of the backend (server
+    /// tables and consistent index included) to <paramref name="path"/> (a raft snapshot's state).
+    /// </summary>
     public void CopySnapshotTo(string path);
 }
 
@@ -130,8 +175,9 @@ public interface IReadTxn : IDisposable
 
 /// <summary>
 /// A write transaction: all its changes share one main revision (sub revisions in order);
-/// <see cref="IDisposable.Dispose"/> ends it (commits it, unless a batch is open). A transaction
-/// without changes does not consume a revision.
+/// <see cref="IDisposable.Dispose"/> ends it: its changes become visible to readers and watchers
+/// (the backend commits them later, see <see cref="IKvStore"/>). A transaction without changes
+/// does not consume a revision.
 /// </summary>
 public interface IWriteTxn : IReadTxn
 {
@@ -146,6 +192,9 @@ public interface IWriteTxn : IReadTxn
 
     /// <summary>The changes so far: put key-values, and deletes as key-values with only the key set.</summary>
     public IReadOnlyList<KeyValue> Changes { get; }
+
+    /// <summary>The server tables, written as part of this transaction's writer (see <see cref="ITables"/>); usable until it ends.</summary>
+    public ITables Tables { get; }
 }
 
 /// <summary>Options of a range.</summary>

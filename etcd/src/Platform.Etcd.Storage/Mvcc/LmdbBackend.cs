@@ -7,18 +7,30 @@ namespace Platform.Etcd.Storage.Mvcc;
 /// by readers through reference counting so defragmentation can swap in a new one while reads
 /// on the old one finish.
 /// </summary>
+/// <remarks>
+/// Tables: <c>key</c> (revision → KeyValue), <c>meta</c>, and the server tables (<see cref="ServerTables"/>
+/// names are created at open; other names when first written). Only the committer writes; a table
+/// it creates becomes visible in <see cref="Tables"/> after the creating commit, so a reader that
+/// takes <see cref="Tables"/> before it begins its LMDB snapshot only uses handles that snapshot knows.
+/// </remarks>
 internal sealed class LmdbBackend : IDisposable
 {
     public const string KeyTable = "key";
     public const string MetaTable = "meta";
+
+    // LMDB keeps named databases in a fixed-size array sized at open; a handful are used.
+    private const int MaxTables = 64;
+    private static readonly DatabaseConfiguration s_create = new() { Flags = DatabaseOpenFlags.Create };
+    private volatile Dictionary<string, LightningDatabase> _tables;
     private int _references = 1;
 
-    private LmdbBackend(string path, LightningEnvironment environment, LightningDatabase key, LightningDatabase meta)
+    private LmdbBackend(string path, LightningEnvironment environment, Dictionary<string, LightningDatabase> tables)
     {
         Path = path;
         Environment = environment;
-        Key = key;
-        Meta = meta;
+        _tables = tables;
+        Key = tables[KeyTable];
+        Meta = tables[MetaTable];
     }
 
     /// <summary>The path the environment was opened at (a defragmented copy keeps its temporary name here).</summary>
@@ -30,13 +42,16 @@ internal sealed class LmdbBackend : IDisposable
 
     public LightningDatabase Meta { get; }
 
+    /// <summary>Every table committed so far, by name (replaced, never changed, when one is created).</summary>
+    public IReadOnlyDictionary<string, LightningDatabase> Tables => _tables;
+
     public static LmdbBackend Open(string path, MvccOptions options)
     {
         LmdbLibrary.EnsureResolver();
         var environment = new LightningEnvironment(path, new EnvironmentConfiguration
         {
             MapSize = options.EffectiveMapSizeBytes,
-            MaxDatabases = 8,
+            MaxDatabases = MaxTables,
             MaxReaders = options.MaxReaders,
         });
         try
@@ -48,17 +63,72 @@ internal sealed class LmdbBackend : IDisposable
                 | (options.SyncCommits ? EnvironmentOpenFlags.NoMetaSync : EnvironmentOpenFlags.NoSync);
             environment.Open(flags);
             using LightningTransaction txn = environment.BeginTransaction();
-            var config = new DatabaseConfiguration { Flags = DatabaseOpenFlags.Create };
-            LightningDatabase key = txn.OpenDatabase(KeyTable, config, closeOnDispose: false);
-            LightningDatabase meta = txn.OpenDatabase(MetaTable, config, closeOnDispose: false);
+
+            // The main database lists the named ones: reopen the tables earlier runs created.
+            var names = new SortedSet<string>(StringComparer.Ordinal) { KeyTable, MetaTable };
+            names.UnionWith(ServerTables.WellKnown);
+            using (LightningDatabase main = txn.OpenDatabase(closeOnDispose: false))
+            using (LightningCursor cursor = txn.CreateCursor(main))
+            {
+                for ((MDBResultCode rc, MDBValue k, _) = cursor.First(); rc == MDBResultCode.Success; (rc, k, _) = cursor.Next())
+                {
+                    names.Add(System.Text.Encoding.UTF8.GetString(k.AsSpan()));
+                }
+            }
+
+            var tables = new Dictionary<string, LightningDatabase>(StringComparer.Ordinal);
+            foreach (string name in names)
+            {
+                tables[name] = txn.OpenDatabase(name, s_create, closeOnDispose: false);
+            }
+
             txn.Commit().ThrowOnError();
-            return new LmdbBackend(path, environment, key, meta);
+            return new LmdbBackend(path, environment, tables);
         }
         catch
         {
             environment.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// The handle of <paramref name="table"/>, created in <paramref name="writeTxn"/> if new (the
+    /// committer only); a new one is added to <paramref name="created"/>, for <see cref="Publish"/>
+    /// after the commit.
+    /// </summary>
+    public LightningDatabase OpenForWrite(LightningTransaction writeTxn, string table, ref List<(string Name, LightningDatabase Db)>? created)
+    {
+        if (_tables.TryGetValue(table, out LightningDatabase? db))
+        {
+            return db;
+        }
+
+        if (created?.Find(c => c.Name == table) is { Db: not null } pending)
+        {
+            return pending.Db;
+        }
+
+        db = writeTxn.OpenDatabase(table, s_create, closeOnDispose: false);
+        (created ??= []).Add((table, db));
+        return db;
+    }
+
+    /// <summary>Makes tables created by a committed transaction visible to readers.</summary>
+    public void Publish(List<(string Name, LightningDatabase Db)>? created)
+    {
+        if (created is null)
+        {
+            return;
+        }
+
+        var tables = new Dictionary<string, LightningDatabase>(_tables, StringComparer.Ordinal);
+        foreach ((string name, LightningDatabase db) in created)
+        {
+            tables[name] = db;
+        }
+
+        _tables = tables;
     }
 
     /// <summary>Pages up to the highest one in use, in bytes.</summary>
@@ -71,7 +141,7 @@ internal sealed class LmdbBackend : IDisposable
         {
             using LightningTransaction txn = Environment.BeginTransaction(TransactionBeginFlags.ReadOnly);
             long pages = 2;
-            foreach (LightningDatabase db in (LightningDatabase[])[Key, Meta])
+            foreach (LightningDatabase db in _tables.Values)
             {
                 Stats stats = txn.GetStats(db);
                 pages += stats.BranchPages + stats.LeafPages + stats.OverflowPages;
@@ -103,8 +173,11 @@ internal sealed class LmdbBackend : IDisposable
     {
         if (Interlocked.Decrement(ref _references) == 0)
         {
-            Key.Dispose();
-            Meta.Dispose();
+            foreach (LightningDatabase db in _tables.Values)
+            {
+                db.Dispose();
+            }
+
             Environment.Dispose();
         }
     }

@@ -25,6 +25,20 @@ public sealed class MvccOptions
     /// </summary>
     public bool SyncCommits { get; init; } = true;
 
+    /// <summary>
+    /// <c>--backend-batch-interval</c>: the longest an applied change waits for its backend commit
+    /// (etcd: 100 ms). Commits run in the background, never on the apply path; applied changes
+    /// are visible to readers at once. <see cref="Timeout.InfiniteTimeSpan"/>: only on the limit,
+    /// <see cref="IKvStore.ForceCommit"/> and maintenance calls.
+    /// </summary>
+    public TimeSpan BackendBatchInterval { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary><c>--backend-batch-limit</c>: applied backend ops that trigger a commit before the interval is up (etcd: 10,000).</summary>
+    public int BackendBatchLimit { get; init; } = 10_000;
+
+    /// <summary>The clock of the commit interval.</summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
     /// <summary>Concurrent read transactions allowed (LMDB reader slots).</summary>
     public int MaxReaders { get; init; } = 1024;
 

@@ -8,12 +8,7 @@ internal sealed partial class MvccStore
     public Task Compact(long revision)
     {
         ThrowIfUnusable();
-        bool ownsGate = !_batchOpen;
-        if (ownsGate)
-        {
-            _writerGate.Wait();
-        }
-
+        bool ownsGate = EnterWriter();
         HashSet<Revision> keep;
         try
         {
@@ -38,41 +33,47 @@ internal sealed partial class MvccStore
                 _indexLock.ExitWriteLock();
             }
 
-            // Persist the intent first: a restart that finds scheduled > finished redoes the cleanup.
-            _pending.Add(new BackendOp(true, s_scheduledCompactKey, new Revision(revision, 0).ToKey()));
-            if (ownsGate)
-            {
-                CommitPending();
-            }
+            // The intent goes with the next commit: a restart that finds scheduled > finished
+            // redoes the cleanup (and one that does not find it replays the compaction's entry).
+            _pending.Add(new BackendOp(LmdbBackend.MetaTable, s_scheduledCompactKey, new Revision(revision, 0).ToKey()));
         }
         finally
         {
             if (ownsGate)
             {
-                _writerGate.Release();
+                ExitWriter();
             }
         }
 
+        // Not in the caller's flow: the cleanup must not count as the caller's batch.
         Task previous = _compaction;
-        _compaction = Task.Run(async () =>
+        using (ExecutionContext.SuppressFlow())
         {
-            await previous.ConfigureAwait(false);
-            await RemoveCompactedAsync(revision, keep).ConfigureAwait(false);
-        });
+            _compaction = Task.Run(async () =>
+            {
+                await previous.ConfigureAwait(false);
+                await RemoveCompactedAsync(revision, keep).ConfigureAwait(false);
+            });
+        }
+
         return _compaction;
     }
 
     /// <summary>
     /// Deletes from the key table every revision at or below <paramref name="revision"/> that is
     /// not in <paramref name="keep"/>, examining <see cref="MvccOptions.CompactionBatchLimit"/>
-    /// revisions per writer turn, then records the compaction as finished.
+    /// revisions per writer turn, then records the compaction as finished. The deletes go out with
+    /// the background commits like any write.
     /// </summary>
     private async Task RemoveCompactedAsync(long revision, HashSet<Revision> keep)
     {
+        // The scan reads the backend: first get every revision up to the compaction into it.
+        Commit();
         byte[] next = new Revision(0, 0).ToKey();
         long removed = 0;
         while (true)
         {
+            bool full;
             await _writerGate.WaitAsync().ConfigureAwait(false);
             try
             {
@@ -84,24 +85,28 @@ internal sealed partial class MvccStore
                 (List<byte[]> doomed, byte[]? resume) = ScanCompacted(next, revision, keep);
                 foreach (byte[] key in doomed)
                 {
-                    _pending.Add(new BackendOp(false, key, null));
+                    _pending.Add(new BackendOp(LmdbBackend.KeyTable, key, null));
                 }
 
                 removed += doomed.Count;
                 if (resume is null)
                 {
-                    _pending.Add(new BackendOp(true, s_finishedCompactKey, new Revision(revision, 0).ToKey()));
-                    CommitPending();
+                    _pending.Add(new BackendOp(LmdbBackend.MetaTable, s_finishedCompactKey, new Revision(revision, 0).ToKey()));
                     LogCompacted(_logger, revision, removed);
                     return;
                 }
 
-                CommitPending();
                 next = resume;
+                full = _pending.Ops.Count >= _options.BackendBatchLimit;
             }
             finally
             {
                 _writerGate.Release();
+            }
+
+            if (full)
+            {
+                RequestCommit();
             }
 
             // Let a waiting writer in before the next step.
@@ -113,8 +118,21 @@ internal sealed partial class MvccStore
     private (List<byte[]> Doomed, byte[]? Resume) ScanCompacted(byte[] from, long revision, HashSet<Revision> keep)
     {
         var doomed = new List<byte[]>();
-        using LightningTransaction txn = _backend.Environment.BeginTransaction(TransactionBeginFlags.ReadOnly);
-        using LightningCursor cursor = txn.CreateCursor(_backend.Key);
+        LmdbBackend backend = AcquireBackend();
+        try
+        {
+            return ScanCompacted(backend, from, revision, keep, doomed);
+        }
+        finally
+        {
+            backend.Release();
+        }
+    }
+
+    private (List<byte[]> Doomed, byte[]? Resume) ScanCompacted(LmdbBackend backend, byte[] from, long revision, HashSet<Revision> keep, List<byte[]> doomed)
+    {
+        using LightningTransaction txn = backend.Environment.BeginTransaction(TransactionBeginFlags.ReadOnly);
+        using LightningCursor cursor = txn.CreateCursor(backend.Key);
         int examined = 0;
         MDBResultCode rc = cursor.SetRange(from);
         while (rc == MDBResultCode.Success)

@@ -6,8 +6,9 @@ namespace Platform.Etcd.Storage.Mvcc;
 
 internal sealed partial class MvccStore
 {
-    // Catch-up rounds run while writers continue; once a round has fewer ops than this, the rest
-    // is replayed with writers paused (a few milliseconds of LMDB puts at most).
+    // Catch-up rounds run while commits continue; once a round has fewer ops than this, the rest
+    // is replayed with background commits paused (a few milliseconds of LMDB puts at most).
+    // Writers and readers never pause: they work on the overlay and on reference-counted backends.
     private const int FinalReplayOps = 1000;
     private const int MaxCatchUpRounds = 16;
     private readonly SemaphoreSlim _defragGate = new(1, 1);
@@ -20,6 +21,7 @@ internal sealed partial class MvccStore
     {
         ThrowIfUnusable();
         await _defragGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await Task.Run(ForceCommit, cancellationToken).ConfigureAwait(false);
         string copyPath = $"{_path}.defrag.{Interlocked.Increment(ref _defragCount)}";
         LmdbBackend? copy = null;
         long before = DbSizeBytes;
@@ -30,7 +32,7 @@ internal sealed partial class MvccStore
             // 1. Record every commit from now on. Recording starts before the copy's snapshot, so
             //    replaying the whole record over the copy converges: each op is an absolute put or
             //    delete, and a key's last op wins.
-            await _writerGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            await _commitGate.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
                 lock (_defragLogLock)
@@ -40,7 +42,7 @@ internal sealed partial class MvccStore
             }
             finally
             {
-                _writerGate.Release();
+                _commitGate.Release();
             }
 
             // 2. The compacting copy reads one LMDB snapshot; LMDB readers never block the writer.
@@ -69,8 +71,8 @@ internal sealed partial class MvccStore
                 }
             }
 
-            // 4. Writers pause: replay the remainder, make the copy durable, put it in place.
-            await _writerGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            // 4. Commits pause: replay the remainder, make the copy durable, put it in place.
+            await _commitGate.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
                 ThrowIfUnusable();
@@ -84,12 +86,13 @@ internal sealed partial class MvccStore
                 // last one to release closes it.
                 LmdbBackend old = _backend;
                 Volatile.Write(ref _backend, copy);
+                Volatile.Write(ref _backendSizeBytes, copy.SizeBytes);
                 copy = null;
                 old.Dispose();
             }
             finally
             {
-                _writerGate.Release();
+                _commitGate.Release();
             }
 
             LogDefragmented(_logger, _path, before, DbSizeBytes);

@@ -9,15 +9,18 @@ internal sealed partial class MvccStore
 {
     public uint Hash()
     {
+        ForceCommit();
         LmdbBackend backend = AcquireBackend();
         try
         {
+            IReadOnlyDictionary<string, LightningDatabase> tables = backend.Tables;
             using LightningTransaction txn = backend.Environment.BeginTransaction(TransactionBeginFlags.ReadOnly);
             uint crc = 0;
 
-            // Tables in name order, each: its name, then every key and value. The raft position is
-            // left out: members apply the same history at different moments of their own logs.
-            foreach ((string name, LightningDatabase db) in (ReadOnlySpan<(string, LightningDatabase)>)[(LmdbBackend.KeyTable, backend.Key), (LmdbBackend.MetaTable, backend.Meta)])
+            // Tables in name order (server tables included), each: its name, then every key and
+            // value. The raft position is left out: members apply the same history at different
+            // moments of their own logs.
+            foreach ((string name, LightningDatabase db) in tables.OrderBy(t => t.Key, StringComparer.Ordinal))
             {
                 crc = Crc32C.Update(crc, Encoding.ASCII.GetBytes(name));
                 using LightningCursor cursor = txn.CreateCursor(db);
@@ -44,7 +47,10 @@ internal sealed partial class MvccStore
     public HashKvResult HashKV(long revision)
     {
         ThrowIfUnusable();
-        long current = Volatile.Read(ref _committedRevision);
+
+        // Every revision up to the one read goes into the backend before the snapshot begins.
+        long current = Volatile.Read(ref _visibleRevision);
+        ForceCommit();
         LmdbBackend backend = AcquireBackend();
         try
         {
@@ -110,7 +116,10 @@ internal sealed partial class MvccStore
     public ChangesResult Changes(long fromRevision, int limit = 0, bool includePrevKv = false)
     {
         ThrowIfUnusable();
-        long current = Volatile.Read(ref _committedRevision);
+
+        // As Read(): the revisions up to current are in the snapshot or in the captured batches.
+        long current = Volatile.Read(ref _visibleRevision);
+        OverlaySet overlays = Volatile.Read(ref _overlays);
         LmdbBackend backend = AcquireBackend();
         try
         {
@@ -137,8 +146,7 @@ internal sealed partial class MvccStore
 
                 if (limit > 0 && events.Count >= limit && r.Main != lastMain)
                 {
-                    next = r.Main;
-                    break;
+                    return new ChangesResult(events, r.Main, current);
                 }
 
                 lastMain = r.Main;
@@ -155,6 +163,41 @@ internal sealed partial class MvccStore
                 (rc, _, _) = cursor.Next();
             }
 
+            // The committed revisions in range are a prefix of the applied ones (commits go in
+            // revision order; compaction removes only revisions below fromRevision): the rest,
+            // up to current, is in the uncommitted batches, whose events carry their PrevKv.
+            long committedUpTo = Math.Max(lastMain, fromRevision - 1);
+            _indexLock.EnterReadLock();
+            try
+            {
+                foreach (PendingBatch? batch in (ReadOnlySpan<PendingBatch?>)[overlays.Committing, overlays.Pending])
+                {
+                    foreach (RevisionChanges changes in batch?.Changes ?? [])
+                    {
+                        if (changes.Revision <= committedUpTo || changes.Revision > current)
+                        {
+                            continue;
+                        }
+
+                        if (limit > 0 && events.Count >= limit)
+                        {
+                            return new ChangesResult(events, changes.Revision, current);
+                        }
+
+                        foreach (Event e in changes.Events)
+                        {
+                            events.Add(includePrevKv || e.PrevKv is null ? e : new Event { Type = e.Type, Kv = e.Kv });
+                        }
+
+                        committedUpTo = changes.Revision;
+                    }
+                }
+            }
+            finally
+            {
+                _indexLock.ExitReadLock();
+            }
+
             return new ChangesResult(events, next, current);
         }
         finally
@@ -163,12 +206,16 @@ internal sealed partial class MvccStore
         }
     }
 
-    /// <summary>Entries in the key table, for tests.</summary>
-    internal int KeyTableCount() => WithBackend(b =>
+    /// <summary>Entries in the key table after committing what is applied, for tests.</summary>
+    internal int KeyTableCount()
     {
-        using LightningTransaction txn = b.Environment.BeginTransaction(TransactionBeginFlags.ReadOnly);
-        return (int)txn.GetEntriesCount(b.Key);
-    });
+        Commit();
+        return WithBackend(b =>
+        {
+            using LightningTransaction txn = b.Environment.BeginTransaction(TransactionBeginFlags.ReadOnly);
+            return (int)txn.GetEntriesCount(b.Key);
+        });
+    }
 
     private KeyValue? PreviousKv(LightningTransaction txn, LmdbBackend backend, ReadOnlySpan<byte> key, long atRev)
     {

@@ -9,13 +9,16 @@ internal sealed partial class MvccStore
     {
         ThrowIfUnusable();
 
-        // Revision first, backend second: a backend acquired after reading the revision holds
-        // every commit up to it (a defrag swap installs the new backend before later commits).
-        long revision = Volatile.Read(ref _committedRevision);
+        // Revision, then the uncommitted batches, then the backend and its snapshot: every
+        // revision up to the one read is either in a batch captured here or was committed before
+        // that batch was dropped, so before the snapshot began (a defrag swap installs the new
+        // backend before any later commit).
+        long revision = Volatile.Read(ref _visibleRevision);
+        OverlaySet overlays = Volatile.Read(ref _overlays);
         LmdbBackend backend = AcquireBackend();
         try
         {
-            return new ReadTxn(this, backend, backend.Environment.BeginTransaction(TransactionBeginFlags.ReadOnly), revision);
+            return new ReadTxn(this, backend, backend.Environment.BeginTransaction(TransactionBeginFlags.ReadOnly), revision, overlays);
         }
         catch
         {
@@ -31,11 +34,13 @@ internal sealed partial class MvccStore
     }
 
     /// <summary>
-    /// A range at <paramref name="currentRevision"/>: index lookup under the index read lock, then
-    /// the values from <paramref name="lookup"/>. The caller's LMDB snapshot must have begun
-    /// before this call, so a compaction that races it cannot have deleted what the index returns.
+    /// A range at <paramref name="currentRevision"/>: index lookup and, for revisions not yet
+    /// committed, the overlay lookup (O(1) each) under the index read lock; then the others from
+    /// the backend through <paramref name="lookup"/>. The caller captured <paramref name="overlays"/>
+    /// before its LMDB snapshot began, and the snapshot began before this call, so a commit or
+    /// compaction racing it cannot hide what the index returns.
     /// </summary>
-    private RangeResult RangeCore(ReadOnlySpan<byte> key, ReadOnlySpan<byte> rangeEnd, RangeOptions options, long currentRevision, Func<Revision, KeyValue> lookup)
+    private RangeResult RangeCore(ReadOnlySpan<byte> key, ReadOnlySpan<byte> rangeEnd, RangeOptions options, long currentRevision, OverlaySet overlays, Func<Revision, KeyValue> lookup)
     {
         long atRev = options.Revision > 0 ? options.Revision : currentRevision;
         if (atRev > currentRevision)
@@ -45,6 +50,7 @@ internal sealed partial class MvccStore
 
         List<Revision> revisions;
         long total;
+        KeyValue?[] kvs;
         _indexLock.EnterReadLock();
         try
         {
@@ -54,31 +60,39 @@ internal sealed partial class MvccStore
             }
 
             (revisions, total) = _index.Revisions(key, rangeEnd, atRev, options.Limit, options.CountOnly);
+            if (options.CountOnly || revisions.Count == 0)
+            {
+                return new RangeResult([], total, currentRevision);
+            }
+
+            kvs = new KeyValue?[revisions.Count];
+            for (int i = 0; i < kvs.Length; i++)
+            {
+                if (overlays.TryGetKv(revisions[i], out KeyValue pending))
+                {
+                    kvs[i] = pending;
+                }
+            }
         }
         finally
         {
             _indexLock.ExitReadLock();
         }
 
-        if (options.CountOnly || revisions.Count == 0)
-        {
-            return new RangeResult([], total, currentRevision);
-        }
-
-        var kvs = new KeyValue[revisions.Count];
+        var result = new KeyValue[kvs.Length];
         for (int i = 0; i < kvs.Length; i++)
         {
-            KeyValue kv = lookup(revisions[i]);
+            KeyValue kv = kvs[i] ?? lookup(revisions[i]);
             if (options.KeysOnly)
             {
                 kv = kv.Clone();
                 kv.Value = Google.Protobuf.ByteString.Empty;
             }
 
-            kvs[i] = kv;
+            result[i] = kv;
         }
 
-        return new RangeResult(kvs, total, currentRevision);
+        return new RangeResult(result, total, currentRevision);
     }
 
     /// <summary>Reads the key-value of a put revision from the key table.</summary>
@@ -95,7 +109,7 @@ internal sealed partial class MvccStore
         return KeyValue.Parser.ParseFrom(value.AsSpan());
     }
 
-    private sealed class ReadTxn(MvccStore store, LmdbBackend backend, LightningTransaction txn, long revision) : IReadTxn
+    private sealed class ReadTxn(MvccStore store, LmdbBackend backend, LightningTransaction txn, long revision, OverlaySet overlays) : IReadTxn
     {
         private bool _disposed;
 
@@ -104,7 +118,7 @@ internal sealed partial class MvccStore
         public RangeResult Range(ReadOnlySpan<byte> key, ReadOnlySpan<byte> rangeEnd, RangeOptions options = default)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            return store.RangeCore(key, rangeEnd, options, Revision, r => ReadKv(txn, backend, r));
+            return store.RangeCore(key, rangeEnd, options, Revision, overlays, r => ReadKv(txn, backend, r));
         }
 
         public void Dispose()

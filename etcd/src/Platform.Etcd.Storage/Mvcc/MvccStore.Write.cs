@@ -16,12 +16,7 @@ internal sealed partial class MvccStore
     public IWriteTxn Write()
     {
         ThrowIfUnusable();
-        bool ownsGate = !_batchOpen;
-        if (ownsGate)
-        {
-            _writerGate.Wait();
-        }
-
+        bool ownsGate = EnterWriter();
         try
         {
             ThrowIfUnusable();
@@ -31,7 +26,7 @@ internal sealed partial class MvccStore
         {
             if (ownsGate)
             {
-                _writerGate.Release();
+                ExitWriter();
             }
 
             throw;
@@ -41,100 +36,27 @@ internal sealed partial class MvccStore
     public IDisposable BeginBatch()
     {
         ThrowIfUnusable();
-        _writerGate.Wait();
-        _batchOpen = true;
-        return new Batch(this);
+        var batch = new Batch(this);
+        EnterWriter(batch);
+        return batch;
     }
 
     public void SetConsistentIndex(RaftPosition position)
     {
         ThrowIfUnusable();
-        if (_batchOpen)
-        {
-            _pending.ConsistentIndex = position;
-            _consistentIndex = position;
-            return;
-        }
-
-        _writerGate.Wait();
+        bool ownsGate = EnterWriter();
         try
         {
             _pending.ConsistentIndex = position;
-            _consistentIndex = position;
-            CommitPending();
+            Volatile.Write(ref _consistentIndex, new Position(position));
         }
         finally
         {
-            _writerGate.Release();
-        }
-    }
-
-    /// <summary>
-    /// Writes the pending batch in one LMDB transaction (with the consistent index), then
-    /// publishes its revision to readers and its changes to observers. Caller holds the writer gate.
-    /// </summary>
-    private void CommitPending()
-    {
-        if (_pending.IsEmpty)
-        {
-            return;
-        }
-
-        PendingBatch batch = _pending;
-        _pending = new PendingBatch();
-        if (batch.ConsistentIndex is RaftPosition position)
-        {
-            batch.Add(new BackendOp(true, s_consistentIndexKey, EncodeUInt64(position.Index)));
-            batch.Add(new BackendOp(true, s_termKey, EncodeUInt64(position.Term)));
-        }
-
-        BackendOp[] ops = [.. batch.Ops];
-        try
-        {
-            Apply(_backend, ops);
-        }
-        catch (Exception e)
-        {
-            // The index already holds the batch's revisions; a store that cannot persist them
-            // must be reopened (etcd panics here).
-            _fault = e;
-            LogCommitFailed(_logger, e);
-            throw;
-        }
-
-        lock (_defragLogLock)
-        {
-            _defragLog?.Add(ops);
-        }
-
-        Volatile.Write(ref _committedRevision, _currentRevision);
-        if (batch.Changes.Count > 0)
-        {
-            Notify(batch.Changes);
-        }
-    }
-
-    private static void Apply(LmdbBackend backend, IEnumerable<BackendOp> ops)
-    {
-        using LightningTransaction txn = backend.Environment.BeginTransaction();
-        foreach (BackendOp op in ops)
-        {
-            LightningDatabase db = op.Meta ? backend.Meta : backend.Key;
-            if (op.Value is null)
+            if (ownsGate)
             {
-                MDBResultCode rc = txn.Delete(db, op.Key);
-                if (rc != MDBResultCode.NotFound)
-                {
-                    rc.ThrowOnError();
-                }
-            }
-            else
-            {
-                txn.Put(db, op.Key, op.Value).ThrowOnError();
+                ExitWriter();
             }
         }
-
-        txn.Commit().ThrowOnError();
     }
 
     private void CheckQuota(long costBytes)
@@ -150,13 +72,32 @@ internal sealed partial class MvccStore
             throw new MvccException(MvccError.NoSpace);
         }
 
-        long size = _backend.SizeBytes;
-        if (size + _pending.Bytes + costBytes > quota)
+        long size = Volatile.Read(ref _backendSizeBytes);
+        long uncommitted = _pending.Bytes + Volatile.Read(ref _committingBytes);
+        if (size + uncommitted + costBytes > quota)
         {
             _noSpaceAlarm = true;
-            LogNoSpace(_logger, size, _pending.Bytes + costBytes, quota);
+            LogNoSpace(_logger, size, uncommitted + costBytes, quota);
             throw new MvccException(MvccError.NoSpace);
         }
+    }
+
+    /// <summary>Publishes an applied revision to readers and watchers. Caller is the writer.</summary>
+    private void Publish(RevisionChanges changes)
+    {
+        _currentRevision = changes.Revision;
+        _indexLock.EnterWriteLock();
+        try
+        {
+            _pending.Changes.Add(changes);
+        }
+        finally
+        {
+            _indexLock.ExitWriteLock();
+        }
+
+        Volatile.Write(ref _visibleRevision, changes.Revision);
+        Notify(changes);
     }
 
     private sealed class Batch(MvccStore store) : IDisposable
@@ -171,15 +112,7 @@ internal sealed partial class MvccStore
             }
 
             _disposed = true;
-            try
-            {
-                store._batchOpen = false;
-                store.CommitPending();
-            }
-            finally
-            {
-                store._writerGate.Release();
-            }
+            store.ExitWriter();
         }
     }
 
@@ -190,8 +123,13 @@ internal sealed partial class MvccStore
         private readonly long _beginRevision;
         private readonly List<KeyValue> _changes = [];
         private readonly List<Event> _events = [];
+
+        // Captured before any LMDB snapshot this transaction begins: a revision committed and
+        // dropped from the overlay afterwards is still found here.
+        private readonly OverlaySet _overlays;
         private LmdbBackend? _backend;
         private LightningTransaction? _read;
+        private TableView? _tables;
         private bool _ended;
 
         public WriteTxn(MvccStore store, bool ownsGate)
@@ -199,16 +137,28 @@ internal sealed partial class MvccStore
             _store = store;
             _ownsGate = ownsGate;
             _beginRevision = store._currentRevision;
+            _overlays = Volatile.Read(ref store._overlays);
         }
 
         public long Revision => _changes.Count > 0 ? _beginRevision + 1 : _beginRevision;
 
         public IReadOnlyList<KeyValue> Changes => _changes;
 
+        public ITables Tables
+        {
+            get
+            {
+                ThrowIfEnded();
+                return _tables ??= new TableView(_store, this);
+            }
+        }
+
+        internal bool Ended => _ended;
+
         public RangeResult Range(ReadOnlySpan<byte> key, ReadOnlySpan<byte> rangeEnd, RangeOptions options = default)
         {
             ThrowIfEnded();
-            return _store.RangeCore(key, rangeEnd, options, Revision, Lookup);
+            return _store.RangeCore(key, rangeEnd, options, Revision, _overlays, LookupBackend);
         }
 
         public long Put(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long lease = 0)
@@ -244,11 +194,12 @@ internal sealed partial class MvccStore
                 Version = version,
                 Lease = lease,
             };
-            _store._pending.Add(new BackendOp(false, revision.ToKey(), kv.ToByteArray()));
-            _store._pending.Kvs[revision] = kv;
+            PendingBatch pending = _store._pending;
+            pending.Add(new BackendOp(LmdbBackend.KeyTable, revision.ToKey(), kv.ToByteArray()));
             _store._indexLock.EnterWriteLock();
             try
             {
+                pending.Kvs[revision] = kv;
                 _store._index.Put(keyBytes, revision);
             }
             finally
@@ -287,20 +238,14 @@ internal sealed partial class MvccStore
             {
                 if (_changes.Count > 0)
                 {
-                    _store._currentRevision = _beginRevision + 1;
-                    _store._pending.Changes.Add(new RevisionChanges(_beginRevision + 1, _events));
-                }
-
-                if (_ownsGate)
-                {
-                    _store.CommitPending();
+                    _store.Publish(new RevisionChanges(_beginRevision + 1, _events));
                 }
             }
             finally
             {
                 if (_ownsGate)
                 {
-                    _store._writerGate.Release();
+                    _store.ExitWriter();
                 }
             }
         }
@@ -311,7 +256,7 @@ internal sealed partial class MvccStore
             var revision = new Revision(main, _changes.Count);
             KeyValue? previous = _store._index.TryGet(key, main, out Revision modified, out _, out _) ? Lookup(modified) : null;
             var tombstone = new KeyValue { Key = UnsafeByteOperations.UnsafeWrap(key) };
-            _store._pending.Add(new BackendOp(false, revision.ToKey(tombstone: true), tombstone.ToByteArray()));
+            _store._pending.Add(new BackendOp(LmdbBackend.KeyTable, revision.ToKey(tombstone: true), tombstone.ToByteArray()));
             _store._indexLock.EnterWriteLock();
             try
             {
@@ -331,14 +276,15 @@ internal sealed partial class MvccStore
             });
         }
 
-        /// <summary>A put revision's key-value: this batch's own writes first, then the committed backend.</summary>
+        /// <summary>A put revision's key-value: the uncommitted batches first, then the backend.</summary>
         private KeyValue Lookup(Revision revision)
         {
-            if (_store._pending.Kvs.TryGetValue(revision, out KeyValue? kv))
-            {
-                return kv;
-            }
+            // The writer is the only one changing the overlay, so it may read it without the lock.
+            return _overlays.TryGetKv(revision, out KeyValue kv) ? kv : LookupBackend(revision);
+        }
 
+        private KeyValue LookupBackend(Revision revision)
+        {
             if (_read is null)
             {
                 _backend = _store.AcquireBackend();
@@ -350,9 +296,6 @@ internal sealed partial class MvccStore
 
         private void ThrowIfEnded() => ObjectDisposedException.ThrowIf(_ended, this);
     }
-
-    [LoggerMessage(Level = LogLevel.Critical, Message = "mvcc: backend commit failed; the store must be reopened")]
-    private static partial void LogCommitFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "mvcc: database space exceeded: backend {SizeBytes} bytes + {CostBytes} bytes > quota {QuotaBytes} bytes; NOSPACE alarm raised")]
     private static partial void LogNoSpace(ILogger logger, long sizeBytes, long costBytes, long quotaBytes);

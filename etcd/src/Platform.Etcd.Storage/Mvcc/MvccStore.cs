@@ -36,19 +36,32 @@ internal sealed partial class MvccStore : IKvStore
     // update of one key, never for a backend commit.
     private readonly ReaderWriterLockSlim _indexLock = new(LockRecursionPolicy.NoRecursion);
 
-    // The single writer: a write transaction, a batch, a compaction step or the defrag swap.
+    // The single writer: a write transaction, a batch, a table write, a compaction step. The
+    // committer takes it only to swap batches (a few instructions), so commits fall between writers.
     private readonly SemaphoreSlim _writerGate = new(1, 1);
     private readonly Lock _observersLock = new();
     private LmdbBackend _backend;
-    private long _committedRevision;
+
+    // Readers' revision: the last applied (visible) one. _currentRevision is the writer's copy.
+    private long _visibleRevision;
     private long _currentRevision;
     private long _compactMainRevision;
-    private RaftPosition _consistentIndex;
+    private Position _consistentIndex = new(default);
+    private Position _committedConsistentIndex = new(default);
+
+    // Written by the writer (under the gate) and swapped by the committer (under both gates).
     private PendingBatch _pending = new();
-    private bool _batchOpen;
+    private OverlaySet _overlays;
+
+    // Who holds the writer gate: a token per acquisition (the Batch for a batch), also stored in
+    // the acquiring async flow. The flow that opened a batch writes in it without waiting (across
+    // awaits and thread hops, unlike a thread id), and a flow that would wait for itself (a
+    // commit or a second writer inside its own transaction) gets an exception, not a deadlock.
+    private object? _writerToken;
+    private readonly AsyncLocal<object?> _flowWriterToken = new();
     private Action<RevisionChanges>[] _observers = [];
     private volatile bool _noSpaceAlarm;
-    private Exception? _fault;
+    private volatile Exception? _fault;
     private Task _compaction = Task.CompletedTask;
     private volatile bool _disposed;
 
@@ -58,13 +71,19 @@ internal sealed partial class MvccStore : IKvStore
         _options = options;
         _logger = logger;
         _backend = backend;
+        _overlays = new OverlaySet(_pending, null);
+        Tables = new TableView(this, null);
     }
 
-    public long CurrentRevision => Volatile.Read(ref _committedRevision);
+    public long CurrentRevision => Volatile.Read(ref _visibleRevision);
 
     public long CompactedRevision => Volatile.Read(ref _compactMainRevision);
 
-    public RaftPosition ConsistentIndex => _consistentIndex;
+    public RaftPosition ConsistentIndex => Volatile.Read(ref _consistentIndex).Value;
+
+    public RaftPosition CommittedConsistentIndex => Volatile.Read(ref _committedConsistentIndex).Value;
+
+    public ITables Tables { get; }
 
     public bool NoSpaceAlarm => _noSpaceAlarm;
 
@@ -92,6 +111,7 @@ internal sealed partial class MvccStore : IKvStore
         try
         {
             store.Restore();
+            store.StartCommitter();
             return store;
         }
         catch
@@ -116,6 +136,7 @@ internal sealed partial class MvccStore : IKvStore
 
     public void CopySnapshotTo(string path)
     {
+        ForceCommit();
         LmdbBackend backend = AcquireBackend();
         try
         {
@@ -127,7 +148,15 @@ internal sealed partial class MvccStore : IKvStore
         }
     }
 
-    public void Dispose()
+    public void Dispose() => Close(commit: true);
+
+    /// <summary>
+    /// Test hook for crash tests: closes the store without committing what is applied but not yet
+    /// in the backend, as a process crash would leave it (the backend at its last commit).
+    /// </summary>
+    internal void DisposeWithoutCommit() => Close(commit: false);
+
+    private void Close(bool commit)
     {
         if (_disposed)
         {
@@ -160,10 +189,14 @@ internal sealed partial class MvccStore : IKvStore
             LogCompactionFailed(_logger, e);
         }
 
+        StopCommitter(commit);
         _backend.Dispose();
         _indexLock.Dispose();
         _writerGate.Dispose();
         _defragGate.Dispose();
+        _commitGate.Dispose();
+
+        // _commitSignal is not disposed: a timer callback racing the stop may still release it.
     }
 
     internal static byte[] EncodeUInt64(ulong value)
@@ -180,7 +213,8 @@ internal sealed partial class MvccStore : IKvStore
         ulong term = ReadMetaUInt64(txn, s_termKey);
         long scheduled = ReadMetaRevision(txn, s_scheduledCompactKey);
         long finished = ReadMetaRevision(txn, s_finishedCompactKey);
-        _consistentIndex = new RaftPosition(index, term);
+        _consistentIndex = new Position(new RaftPosition(index, term));
+        _committedConsistentIndex = _consistentIndex;
 
         long current = 1;
         long keys = 0;
@@ -218,11 +252,15 @@ internal sealed partial class MvccStore : IKvStore
             // The last compaction was scheduled but its cleanup did not finish: redo it.
             _compactMainRevision = scheduled;
             HashSet<Revision> keep = _index.Compact(scheduled);
-            _compaction = Task.Run(() => RemoveCompactedAsync(scheduled, keep));
+            using (ExecutionContext.SuppressFlow())
+            {
+                _compaction = Task.Run(() => RemoveCompactedAsync(scheduled, keep));
+            }
         }
 
         _currentRevision = Math.Max(current, _compactMainRevision);
-        _committedRevision = _currentRevision;
+        _visibleRevision = _currentRevision;
+        _backendSizeBytes = _backend.SizeBytes;
         LogRestored(_logger, _path, keys, _index.KeyCount, _currentRevision, _compactMainRevision, index);
     }
 
@@ -268,6 +306,48 @@ internal sealed partial class MvccStore : IKvStore
         }
     }
 
+    /// <summary>Whether the calling flow holds the writer gate (through a batch, a write transaction or a table write).</summary>
+    private bool HoldsWriter => _flowWriterToken.Value is { } token && ReferenceEquals(token, Volatile.Read(ref _writerToken));
+
+    /// <summary>
+    /// Takes the writer gate, unless the calling flow holds it through its open batch; returns
+    /// whether it took it.
+    /// </summary>
+    /// <param name="token">Identifies this holder (a <see cref="Batch"/> marks a batch); a new one when null.</param>
+    private bool EnterWriter(object? token = null)
+    {
+        if (HoldsWriter)
+        {
+            if (_writerToken is Batch && token is not Batch)
+            {
+                return false;
+            }
+
+            throw new InvalidOperationException(token is Batch
+                ? "mvcc: a batch or write transaction is already open in this flow"
+                : "mvcc: this flow already holds a write transaction; write through it (IWriteTxn.Tables) or end it first");
+        }
+
+        _writerGate.Wait();
+        token ??= new object();
+        Volatile.Write(ref _writerToken, token);
+        _flowWriterToken.Value = token;
+        return true;
+    }
+
+    /// <summary>Releases the writer gate taken by <see cref="EnterWriter"/>, asking for a commit when the batch limit is reached.</summary>
+    private void ExitWriter()
+    {
+        Volatile.Write(ref _writerToken, null);
+        _flowWriterToken.Value = null;
+        bool full = _pending.Ops.Count >= _options.BackendBatchLimit;
+        _writerGate.Release();
+        if (full)
+        {
+            RequestCommit();
+        }
+    }
+
     private void ThrowIfUnusable()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -277,24 +357,23 @@ internal sealed partial class MvccStore : IKvStore
         }
     }
 
-    private void Notify(List<RevisionChanges> changes)
+    private void Notify(RevisionChanges change)
     {
-        Action<RevisionChanges>[] observers = Volatile.Read(ref _observers);
-        foreach (RevisionChanges change in changes)
+        foreach (Action<RevisionChanges> observer in Volatile.Read(ref _observers))
         {
-            foreach (Action<RevisionChanges> observer in observers)
+            try
             {
-                try
-                {
-                    observer(change);
-                }
-                catch (Exception e) when (e is not OutOfMemoryException)
-                {
-                    LogObserverFailed(_logger, e);
-                }
+                observer(change);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                LogObserverFailed(_logger, e);
             }
         }
     }
+
+    /// <summary>A raft position as one reference, so readers on other threads never see it torn.</summary>
+    private sealed record Position(RaftPosition Value);
 
     private sealed class Subscription(MvccStore store, Action<RevisionChanges> observer) : IDisposable
     {

@@ -2,22 +2,34 @@ using Platform.Etcd.Api.Mvcc;
 
 namespace Platform.Etcd.Storage.Mvcc;
 
-/// <summary>A backend change: a put, or a delete when <see cref="Value"/> is null.</summary>
-internal readonly record struct BackendOp(bool Meta, byte[] Key, byte[]? Value);
+/// <summary>A backend change to <see cref="Table"/>: a put, or a delete when <see cref="Value"/> is null.</summary>
+internal readonly record struct BackendOp(string Table, byte[] Key, byte[]? Value);
 
 /// <summary>
-/// The changes written since the last backend commit, applied in one LMDB transaction when the
-/// batch commits. Only the writer touches it. It is not a read buffer: readers never look here
-/// (they read committed data only), so a read's cost never depends on the size of a write batch.
-/// The writer itself looks up its own uncommitted key-values in <see cref="Kvs"/>.
+/// The changes applied since the last backend commit: the ops the committer writes in one LMDB
+/// transaction, and the overlay readers consult for what is applied but not yet committed.
 /// </summary>
+/// <remarks>
+/// <para>Only the writer (under the writer gate) appends. <see cref="Kvs"/>, <see cref="Changes"/>
+/// and <see cref="Tables"/> are changed under the store's index write lock and read under its read
+/// lock; once the committer has taken the batch (it is then <see cref="OverlaySet.Committing"/>)
+/// nothing changes it any more.</para>
+/// <para>This is not etcd's read buffer: a reader looks up only the revisions the index gives it,
+/// O(1) each in <see cref="Kvs"/>, and never copies the batch, so a read's cost does not depend on
+/// how large write batches are or were; the batch is dropped (not shrunk) once committed.</para>
+/// </remarks>
 internal sealed class PendingBatch
 {
     public List<BackendOp> Ops { get; } = [];
 
+    /// <summary>The key-values of the put revisions in <see cref="Ops"/>.</summary>
     public Dictionary<Revision, KeyValue> Kvs { get; } = [];
 
+    /// <summary>The applied revisions' events, in revision order (for <see cref="IKvStore.Changes"/>).</summary>
     public List<RevisionChanges> Changes { get; } = [];
+
+    /// <summary>Server-table changes: table → key → value, null for a delete.</summary>
+    public Dictionary<string, SortedDictionary<byte[], byte[]?>> Tables { get; } = new(StringComparer.Ordinal);
 
     public long Bytes { get; private set; }
 
@@ -30,4 +42,17 @@ internal sealed class PendingBatch
         Ops.Add(op);
         Bytes += op.Key.Length + (op.Value?.Length ?? 0);
     }
+}
+
+/// <summary>
+/// The batches not yet in the backend, newest first: the one being applied to and, while the
+/// committer writes it, the previous one. Immutable: a reader captures the set before it begins
+/// its LMDB snapshot, so any revision it may need is either in that snapshot (committed earlier)
+/// or in a batch it holds (the set it captured keeps a batch alive after the committer drops it).
+/// </summary>
+internal sealed record OverlaySet(PendingBatch Pending, PendingBatch? Committing)
+{
+    /// <summary>Caller holds the index read (or write) lock.</summary>
+    public bool TryGetKv(Revision revision, out KeyValue kv) =>
+        Pending.Kvs.TryGetValue(revision, out kv!) || (Committing is not null && Committing.Kvs.TryGetValue(revision, out kv!));
 }

@@ -1,6 +1,7 @@
 using System.Buffers;
 using Google.Protobuf;
 using Microsoft.Extensions.Logging;
+using Microsoft.Win32.SafeHandles;
 using Platform.Etcd.Storage.Internal;
 using Platform.Etcd.Storage.Wal.Proto;
 using Platform.Raft;
@@ -10,6 +11,9 @@ namespace Platform.Etcd.Storage.Wal;
 /// <summary>The WAL implementation: see <see cref="IWriteAheadLog"/> and etcd/docs/ARCHITECTURE.md.</summary>
 internal sealed partial class SegmentedWal : IWriteAheadLog
 {
+    // The logs open in this process, by directory: WriteAheadLog.ReadSnapshots reads under the
+    // open log's lock so it never sees a frame half written.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, SegmentedWal> s_open = new(StringComparer.Ordinal);
     private readonly WalOptions _options;
     private readonly ILogger _logger;
     private readonly Lock _lock = new();
@@ -42,6 +46,18 @@ internal sealed partial class SegmentedWal : IWriteAheadLog
 
     /// <summary>Where the next frame goes in the last segment (tests locate records with it).</summary>
     internal long TailOffsetBytes => _tailOffsetBytes;
+
+    /// <summary>The log open in this process at <paramref name="directory"/> (a full path), if any.</summary>
+    public static SegmentedWal? FindOpen(string directory) => s_open.TryGetValue(directory, out SegmentedWal? wal) ? wal : null;
+
+    /// <summary>Runs <paramref name="read"/> while no append, roll or repair is in progress.</summary>
+    public T WhileLocked<T>(Func<T> read)
+    {
+        lock (_lock)
+        {
+            return read();
+        }
+    }
 
     /// <summary>The segments still locked, oldest first.</summary>
     internal IReadOnlyList<string> LockedSegmentPaths => _segments.Select(s => s.Path).ToList();
@@ -88,6 +104,7 @@ internal sealed partial class SegmentedWal : IWriteAheadLog
             System.IO.Directory.Move(temporary, directory);
             PosixFile.SyncDirectory(Path.GetDirectoryName(directory)!);
             wal._preparer.Start();
+            s_open[directory] = wal;
             return wal;
         }
         catch
@@ -140,7 +157,9 @@ internal sealed partial class SegmentedWal : IWriteAheadLog
 
         // We hold the live segments' locks, so no other instance owns the temporary files.
         SegmentPreparer.RemoveStale(directory);
-        return new SegmentedWal(directory, options, logger, snapshot, segments);
+        var wal = new SegmentedWal(directory, options, logger, snapshot, segments);
+        s_open[directory] = wal;
+        return wal;
     }
 
     public WalReadResult ReadAll()
@@ -332,6 +351,7 @@ internal sealed partial class SegmentedWal : IWriteAheadLog
             }
 
             _disposed = true;
+            s_open.TryRemove(new KeyValuePair<string, SegmentedWal>(Directory, this));
             try
             {
                 if (_writable && _segments.Count > 0)
@@ -353,12 +373,64 @@ internal sealed partial class SegmentedWal : IWriteAheadLog
     private void RepairTail(WalDecoder.Result result)
     {
         Segment tail = Tail;
-        LogRepairedTail(_logger, tail.Path, result.TailValidBytes, result.TailLengthBytes - result.TailValidBytes, result.TornReason!);
+        string broken = KeepBrokenCopy(tail, result.TailValidBytes);
+        LogRepairedTail(_logger, tail.Path, result.TailValidBytes, result.TailLengthBytes - result.TailValidBytes, result.TornReason!, broken);
 
         // Cut at the last valid frame and re-extend with zeros: appends continue right there.
         RandomAccess.SetLength(tail.Handle, result.TailValidBytes);
         PosixFile.Preallocate(tail.Handle, Math.Max(_options.SegmentSizeBytes, result.TailValidBytes));
         PosixFile.DataSync(tail.Handle);
+    }
+
+    /// <summary>
+    /// Before cutting a torn tail, keeps the segment as it was (up to its last non-zero byte, so
+    /// not the preallocated zeros) in <c>*.wal.broken</c>, fsynced, as etcd's Repair does: the
+    /// bytes being dropped stay available for diagnosis. A later repair of the same segment
+    /// replaces it.
+    /// </summary>
+    /// <returns>The copy's path.</returns>
+    private static string KeepBrokenCopy(Segment tail, long validBytes)
+    {
+        long length = RandomAccess.GetLength(tail.Handle);
+        long end = validBytes;
+        byte[] buffer = new byte[1 << 20];
+        for (long offset = validBytes; offset < length;)
+        {
+            int read = RandomAccess.Read(tail.Handle, buffer.AsSpan(0, (int)Math.Min(buffer.Length, length - offset)), offset);
+            if (read == 0)
+            {
+                break;
+            }
+
+            int last = buffer.AsSpan(0, read).LastIndexOfAnyExcept((byte)0);
+            if (last >= 0)
+            {
+                end = offset + last + 1;
+            }
+
+            offset += read;
+        }
+
+        string path = tail.Path + ".broken";
+        using (SafeFileHandle copy = File.OpenHandle(path, FileMode.Create, FileAccess.Write))
+        {
+            for (long offset = 0; offset < end;)
+            {
+                int read = RandomAccess.Read(tail.Handle, buffer.AsSpan(0, (int)Math.Min(buffer.Length, end - offset)), offset);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                RandomAccess.Write(copy, buffer.AsSpan(0, read), offset);
+                offset += read;
+            }
+
+            PosixFile.DataSync(copy);
+        }
+
+        PosixFile.SyncDirectory(Path.GetDirectoryName(path)!);
+        return path;
     }
 
     private void Cut()
@@ -436,8 +508,8 @@ internal sealed partial class SegmentedWal : IWriteAheadLog
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "wal: repaired torn tail of {Path}: cut at offset {ValidBytes}, zeroing the {DroppedBytes} bytes after it ({Reason})")]
-    private static partial void LogRepairedTail(ILogger logger, string path, long validBytes, long droppedBytes, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "wal: repaired torn tail of {Path}: cut at offset {ValidBytes}, zeroing the {DroppedBytes} bytes after it ({Reason}); the segment as it was is kept in {BrokenPath}")]
+    private static partial void LogRepairedTail(ILogger logger, string path, long validBytes, long droppedBytes, string reason, string brokenPath);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "wal: created segment {Path}")]
     private static partial void LogCreatedSegment(ILogger logger, string path);

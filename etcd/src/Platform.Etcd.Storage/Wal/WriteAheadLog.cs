@@ -33,12 +33,39 @@ public static class WriteAheadLog
     /// <summary>
     /// The snapshot markers in the log whose index is committed by the last hard state, oldest
     /// first: the snapshots the log can be opened at (pair with
-    /// <c>ISnapshotter.LoadNewestAvailable</c>). Reads without repairing; call it before
-    /// <see cref="Open"/>, since an open log's locks keep other readers out.
+    /// <c>ISnapshotter.LoadNewestAvailable</c>). Reads without repairing and without taking the
+    /// segments' locks, so it may be called at any time: before <see cref="Open"/> (the server's
+    /// restart: pick the snapshot, then open the log at it) or while this process has the log
+    /// open (the read then waits for the log's current <c>Save</c>, so it never sees a frame half
+    /// written). While another process appends to the log, the last frame may be seen half
+    /// written: it is then treated as a torn tail (left out), or rarely reported as corrupt;
+    /// read again.
     /// </summary>
     public static IReadOnlyList<WalSnapshot> ReadSnapshots(string directory, WalOptions? options = null)
     {
         options ??= new WalOptions();
+        directory = Path.GetFullPath(directory).TrimEnd('/');
+        SegmentedWal? open = SegmentedWal.FindOpen(directory);
+        return open is null ? ReadSnapshotsCore(directory, options) : open.WhileLocked(() => ReadSnapshotsCore(directory, options));
+    }
+
+    private static List<WalSnapshot> ReadSnapshotsCore(string directory, WalOptions options)
+    {
+        // A purge may delete the oldest segments between listing and opening: list again.
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return ReadSnapshotsOnce(directory, options);
+            }
+            catch (FileNotFoundException) when (attempt < 3)
+            {
+            }
+        }
+    }
+
+    private static List<WalSnapshot> ReadSnapshotsOnce(string directory, WalOptions options)
+    {
         List<SegmentName> names = SegmentName.List(directory);
         var handles = new List<(string Path, SafeFileHandle Handle)>();
         try
@@ -46,7 +73,7 @@ public static class WriteAheadLog
             foreach (SegmentName name in names)
             {
                 string path = Path.Combine(directory, name.FileName);
-                handles.Add((path, File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite)));
+                handles.Add((path, PosixFile.OpenReadOnlyUnlocked(path)));
             }
 
             var snapshots = new List<WalSnapshot> { WalSnapshot.Empty };

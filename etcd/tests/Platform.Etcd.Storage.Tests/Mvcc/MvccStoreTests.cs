@@ -417,10 +417,11 @@ public sealed class MvccStoreTests
     }
 
     [Fact]
-    public void Batch_CommitsOnceAndIsInvisibleUntilThen()
+    public void Batch_EachTransactionVisibleWhenItEnds_CommittedLaterWithTheBatchsConsistentIndex()
     {
-        using var dir = TestDirectory.Create(nameof(Batch_CommitsOnceAndIsInvisibleUntilThen));
-        using (IKvStore store = MvccStores.Open(dir.DbPath()))
+        using var dir = TestDirectory.Create(nameof(Batch_EachTransactionVisibleWhenItEnds_CommittedLaterWithTheBatchsConsistentIndex));
+        var options = new MvccOptions { BackendBatchInterval = Timeout.InfiniteTimeSpan };
+        using (var store = (MvccStore)MvccStores.Open(dir.DbPath(), options))
         {
             var seen = new List<long>();
             using IDisposable subscription = store.Subscribe(c => seen.Add(c.Revision));
@@ -428,17 +429,27 @@ public sealed class MvccStoreTests
             {
                 for (int i = 0; i < 10; i++)
                 {
-                    using IWriteTxn txn = store.Write();
-                    txn.Put(B($"k{i}"), B("v"));
-                    store.SetConsistentIndex(new RaftPosition((ulong)(100 + i), 3));
-                }
+                    using (IWriteTxn txn = store.Write())
+                    {
+                        txn.Put(B($"k{i}"), B("v"));
+                    }
 
-                Assert.Equal(1, store.CurrentRevision);
-                Assert.Empty(store.Get("k0").Kvs);
-                Assert.Empty(seen);
+                    store.SetConsistentIndex(new RaftPosition((ulong)(100 + i), 3));
+
+                    // Visible (and watched) as soon as the transaction ended, inside the batch.
+                    Assert.Equal(2 + i, store.CurrentRevision);
+                    Assert.Equal(i + 1, store.Get("k", "l").Count);
+                    Assert.Equal(2 + i, seen[^1]);
+                }
             }
 
             Assert.Equal(11, store.CurrentRevision);
+            Assert.Equal(new RaftPosition(109, 3), store.ConsistentIndex);
+            Assert.Equal(default, store.CommittedConsistentIndex);
+            Assert.Equal(0, store.CommitCount);
+            store.ForceCommit();
+            Assert.Equal(1, store.CommitCount);
+            Assert.Equal(new RaftPosition(109, 3), store.CommittedConsistentIndex);
             Assert.Equal(Enumerable.Range(2, 10).Select(i => (long)i), seen);
         }
 

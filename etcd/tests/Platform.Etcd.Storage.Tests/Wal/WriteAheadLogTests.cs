@@ -313,4 +313,87 @@ public sealed class WriteAheadLogTests
         using IWriteAheadLog wal = WriteAheadLog.Open(walDir, WalSnapshot.Empty, s_small);
         Assert.Throws<WalException>(() => wal.Save(new HardState { Term = 1 }, []));
     }
+    [Fact]
+    public async Task ReadSnapshots_WhileTheLogIsOpenAndAppending_ReturnsTheCommittedMarkers()
+    {
+        using var dir = TestDirectory.Create(nameof(ReadSnapshots_WhileTheLogIsOpenAndAppending_ReturnsTheCommittedMarkers));
+        string walDir = dir.Combine("wal");
+        using IWriteAheadLog wal = WriteAheadLog.Create(walDir, s_metadata, s_small);
+        wal.Save(new HardState { Term = 1, Commit = 5 }, Entries(1, 5));
+        wal.SaveSnapshot(new WalSnapshot(5, 1));
+
+        // The open log holds every segment's exclusive lock; the reader takes none.
+        Assert.Equal([WalSnapshot.Empty, new WalSnapshot(5, 1)], WriteAheadLog.ReadSnapshots(walDir));
+
+        // Appends, snapshots and segment rolls race the reads: every read sees a consistent log.
+        Task writer = Task.Run(() =>
+        {
+            for (ulong i = 6; i <= 400; i++)
+            {
+                wal.Save(new HardState { Term = 1, Commit = i }, [Entry(i, data: new string('r', 100))]);
+                if (i % 50 == 0)
+                {
+                    wal.SaveSnapshot(new WalSnapshot(i, 1));
+                }
+            }
+        });
+        int reads = 0;
+        do
+        {
+            IReadOnlyList<WalSnapshot> snapshots = WriteAheadLog.ReadSnapshots(walDir, s_small);
+            Assert.Equal(new WalSnapshot(5, 1), snapshots[1]);
+            Assert.All(snapshots.Skip(2), s => Assert.Equal(0UL, s.Index % 50));
+            reads++;
+        }
+        while (!writer.IsCompleted);
+        await writer;
+
+        Assert.True(Directory.GetFiles(walDir, "*.wal").Length > 1);
+        Assert.Equal(2 + 8, WriteAheadLog.ReadSnapshots(walDir, s_small).Count);
+        Assert.True(reads > 0);
+    }
+
+    [Fact]
+    public void ReadAll_TornTail_KeepsTheSegmentAsItWasInADotBrokenFile()
+    {
+        using var dir = TestDirectory.Create(nameof(ReadAll_TornTail_KeepsTheSegmentAsItWasInADotBrokenFile));
+        string walDir = dir.Combine("wal");
+        long lastStart;
+        using (var wal = (SegmentedWal)WriteAheadLog.Create(walDir, s_metadata, s_small))
+        {
+            wal.Save(new HardState { Term = 1, Commit = 2 }, Entries(1, 2));
+            lastStart = wal.TailOffsetBytes;
+            wal.Save(new HardState(), [Entry(3, data: "torn away")]);
+        }
+
+        string segment = Path.Combine(walDir, "0000000000000000-0000000000000000.wal");
+        byte[] before = File.ReadAllBytes(segment);
+        int end = before.AsSpan().LastIndexOfAnyExcept((byte)0) + 1;
+
+        // Tear the last record: its tail bytes never reached the disk.
+        int cut = (int)lastStart + 20;
+        using (var file = new FileStream(segment, FileMode.Open))
+        {
+            file.Position = cut;
+            file.Write(new byte[end - cut]);
+        }
+
+        byte[] torn = File.ReadAllBytes(segment);
+        int tornEnd = torn.AsSpan().LastIndexOfAnyExcept((byte)0) + 1;
+        var logger = new ListLogger();
+        Assert.Equal(Entries(1, 2), Reopen(walDir, logger: logger).Entries);
+
+        // The copy holds the segment up to its last non-zero byte, torn bytes included.
+        string broken = segment + ".broken";
+        Assert.Equal(torn.AsSpan(0, tornEnd).ToArray(), File.ReadAllBytes(broken));
+        Assert.True(tornEnd > lastStart);
+        Assert.Contains(logger.Lines, l => l.Contains(broken, StringComparison.Ordinal));
+
+        // The repaired segment is zero after the cut; a clean reopen makes no new copy.
+        Assert.DoesNotContain(File.ReadAllBytes(segment).AsSpan((int)lastStart).ToArray(), b => b != 0);
+        File.Delete(broken);
+        Assert.Equal(Entries(1, 2), Reopen(walDir).Entries);
+        Assert.False(File.Exists(broken));
+        Assert.Equal(["0000000000000000-0000000000000000.wal"], Directory.GetFiles(walDir).Select(Path.GetFileName));
+    }
 }

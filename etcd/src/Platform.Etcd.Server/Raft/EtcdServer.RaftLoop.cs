@@ -1,0 +1,340 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using Google.Protobuf;
+using Microsoft.Extensions.Logging;
+using Platform.Etcd.Server.Apply;
+using Platform.Etcd.Server.Raft;
+using Platform.Raft;
+
+using Platform.Etcd.Server.Metrics;
+
+namespace Platform.Etcd.Server;
+
+internal sealed partial class EtcdServer : IRaftMessageSink
+{
+    // One loop iteration takes at most this many inputs, so ticks and Readys are not starved by
+    // a flood of proposals (4,096 × ~300-byte puts ≈ 1.2 MB per MsgProp).
+    private const int MaxInputsPerIteration = 4096;
+
+    // A ReadIndex without an answer for 5 ticks (500 ms by default) is reissued: the leader may
+    // have changed, and raft drops the request silently then.
+    private const long ReadIndexRetryTicks = 5;
+
+    private readonly Channel<LoopInput> _inputs = Channel.CreateUnbounded<LoopInput>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly ReadIndexBatcher _readBatcher = new();
+    private readonly TaskCompletionSource _loopReady = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _loopStopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private IRaftTransport _transport = NullRaftTransport.Instance;
+    private Thread? _loopThread;
+    private ITimer? _ticker;
+    private ulong _leaderId;
+    private ulong _term;
+    private ulong _committedIndex;
+    private long _tickCount;
+    private bool _campaignChecked;
+
+    /// <summary>Set when the raft loop died (a storage failure): every request fails from then on.</summary>
+    private Exception? _loopFault;
+
+    public void Receive(Message message) => Post(new StepInput(message));
+
+    public void ReportUnreachable(ulong memberId) => Post(new UnreachableInput(memberId));
+
+    internal bool IsLeader => Leader == MemberId;
+
+    internal void Post(LoopInput input)
+    {
+        if (!_inputs.Writer.TryWrite(input))
+        {
+            throw EtcdErrors.Stopped;
+        }
+    }
+
+    private void StartRaftLoop()
+    {
+        _transport = _options.Transport ?? NullRaftTransport.Instance;
+        _transport.Start(this);
+        _loopThread = new Thread(RunLoop) { IsBackground = true, Name = $"etcd-raft-{_membership.LocalId:x}" };
+        _loopThread.Start();
+        _ticker = _time.CreateTimer(_ => _inputs.Writer.TryWrite(TickInput.Instance), null, _options.HeartbeatInterval, _options.HeartbeatInterval);
+    }
+
+    private async Task WaitReadyAsync(CancellationToken cancellationToken)
+    {
+        Task done = await Task.WhenAny(_loopReady.Task, _loopStopped.Task).WaitAsync(cancellationToken).ConfigureAwait(false);
+        await done.ConfigureAwait(false);
+        if (_loopFault is not null)
+        {
+            throw new EtcdException("etcdserver: raft loop failed: " + _loopFault.Message, _loopFault);
+        }
+    }
+
+    private async Task StopRaftLoopAsync()
+    {
+        if (_ticker is not null)
+        {
+            await _ticker.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _inputs.Writer.TryComplete();
+        if (_loopThread is not null)
+        {
+            await _loopStopped.Task.ConfigureAwait(false);
+        }
+    }
+
+    private void RunLoop()
+    {
+        var proposals = new List<ByteString>();
+        var proposalIds = new List<ulong>();
+        try
+        {
+            ProcessReadys();
+            while (true)
+            {
+                if (!_inputs.Reader.TryRead(out LoopInput? input))
+                {
+                    if (!_inputs.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+                    {
+                        break;
+                    }
+
+                    continue;
+                }
+
+                int taken = 0;
+                do
+                {
+                    Handle(input, proposals, proposalIds);
+                }
+                while (++taken < MaxInputsPerIteration && _inputs.Reader.TryRead(out input));
+
+                FlushProposals(proposals, proposalIds);
+                IssueReadIndex();
+                ProcessReadys();
+            }
+        }
+        catch (Exception e)
+        {
+            _loopFault = e;
+            _logger.LogCritical(e, "etcdserver: raft loop failed; the member stops serving");
+            _waits.FailAll(new EtcdException("etcdserver: raft loop failed: " + e.Message, e));
+            _readBatcher.FailAll(EtcdErrors.Stopped);
+            _appliedWaiter.FailAll(EtcdErrors.Stopped);
+        }
+        finally
+        {
+            _loopStopped.TrySetResult();
+        }
+    }
+
+    private void Handle(LoopInput input, List<ByteString> proposals, List<ulong> proposalIds)
+    {
+        switch (input)
+        {
+            case ProposeInput p:
+                proposals.Add(p.Data);
+                proposalIds.Add(p.RequestId);
+                break;
+            case TickInput:
+                _tickCount++;
+                _node.Tick();
+                ByteString? retry = _readBatcher.RetryIfStale(_tickCount, ReadIndexRetryTicks);
+                if (retry is not null)
+                {
+                    _node.ReadIndex(retry);
+                }
+
+                break;
+            case ReadIndexInput:
+                break;
+            case ConfChangeInput c:
+                FlushProposals(proposals, proposalIds);
+                try
+                {
+                    _node.ProposeConfChange(c.Change);
+                }
+                catch (ProposalDroppedException)
+                {
+                    _waits.Trigger(c.RequestId, new ApplyResult(null, _leaderId == 0 ? EtcdErrors.NoLeader : EtcdErrors.Timeout));
+                }
+
+                break;
+            case StepInput s:
+                try
+                {
+                    _node.Step(s.Message);
+                }
+                catch (RaftException e)
+                {
+                    _logger.LogDebug(e, "etcdserver: dropped raft message {Type} from {From:x}", s.Message.Type, s.Message.From);
+                }
+
+                break;
+            case UnreachableInput u:
+                _node.ReportUnreachable(u.MemberId);
+                break;
+            case ActionInput a:
+                a.Action(_node);
+                break;
+            default:
+                throw new UnreachableException($"unknown loop input {input}");
+        }
+    }
+
+    private void FlushProposals(List<ByteString> proposals, List<ulong> proposalIds)
+    {
+        if (proposals.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            _node.ProposeBatch(proposals);
+            ServerMetrics.ProposalsPending.Inc(proposals.Count);
+        }
+        catch (ProposalDroppedException)
+        {
+            EtcdException error = _leaderId == 0 ? EtcdErrors.NoLeader : EtcdErrors.Timeout;
+            foreach (ulong id in proposalIds)
+            {
+                _waits.Trigger(id, new ApplyResult(null, error));
+            }
+
+            ServerMetrics.ProposalsFailed.Inc(proposals.Count);
+        }
+
+        proposals.Clear();
+        proposalIds.Clear();
+    }
+
+    private void IssueReadIndex()
+    {
+        ByteString? context = _readBatcher.TryIssue(_tickCount);
+        if (context is not null)
+        {
+            _node.ReadIndex(context);
+        }
+    }
+
+    private void ProcessReadys()
+    {
+        while (_node.HasReady())
+        {
+            HandleReady(_node.GetReady());
+            IssueReadIndex();
+        }
+
+        if (!_campaignChecked && _appliedWaiter.Applied >= _raftStorage.InitialState().HardState.Commit)
+        {
+            // The recovered log is applied, so raft knows the configuration: a sole voter need
+            // not wait out an election timeout (etcd fast-forwards its ticks for the same reason).
+            _campaignChecked = true;
+            IReadOnlyList<ulong> voters = _membership.VoterIds();
+            if (voters.Count == 1 && voters[0] == _membership.LocalId && _leaderId == 0)
+            {
+                _node.Campaign();
+                ProcessReadys();
+                return;
+            }
+
+            if (voters.Count > 1)
+            {
+                _loopReady.TrySetResult();
+            }
+        }
+    }
+
+    private void HandleReady(Ready ready)
+    {
+        if (ready.SoftState is SoftState soft)
+        {
+            OnSoftState(soft);
+        }
+
+        if (ready.HardState is HardState hard)
+        {
+            Volatile.Write(ref _term, hard.Term);
+            Volatile.Write(ref _committedIndex, hard.Commit);
+        }
+
+        foreach (ReadState rs in ready.ReadStates)
+        {
+            _readBatcher.Complete(rs.RequestContext, rs.Index);
+        }
+
+        if (ready.Snapshot is Snapshot snapshot)
+        {
+            // A leader sent us its snapshot (never happens to a single member).
+            _snapshotter.SaveSnap(snapshot);
+        }
+
+        if (ready.Entries.Count > 0 || ready.HardState is not null)
+        {
+            long start = Stopwatch.GetTimestamp();
+            _wal!.Save(ready.HardState ?? new HardState(), ready.Entries);
+            if (ready.MustSync)
+            {
+                ServerMetrics.WalFsyncSeconds.Observe(Stopwatch.GetElapsedTime(start).TotalSeconds);
+            }
+        }
+
+        if (ready.Snapshot is Snapshot installed)
+        {
+            _wal!.SaveSnapshot(new Storage.Wal.WalSnapshot(installed.Metadata.Index, installed.Metadata.Term, installed.Metadata.ConfState));
+            _raftStorage.ApplySnapshot(installed);
+            ApplySnapshot(installed);
+        }
+
+        if (ready.HardState is HardState state)
+        {
+            _raftStorage.SetHardState(state);
+        }
+
+        _raftStorage.Append(ready.Entries);
+        if (ready.Messages.Count > 0)
+        {
+            _transport.Send(ready.Messages);
+        }
+
+        if (ready.CommittedEntries.Count > 0)
+        {
+            ApplyEntries(ready.CommittedEntries);
+        }
+
+        _node.Advance(ready);
+        MaybeTriggerSnapshot();
+    }
+
+    private void OnSoftState(SoftState soft)
+    {
+        ulong previous = _leaderId;
+        Volatile.Write(ref _leaderId, soft.Lead);
+        ServerMetrics.HasLeader.Set(soft.Lead == 0 ? 0 : 1);
+        ServerMetrics.IsLeader.Set(soft.RaftState == StateType.Leader ? 1 : 0);
+        if (soft.Lead != previous)
+        {
+            if (soft.Lead != 0)
+            {
+                ServerMetrics.LeaderChanges.Inc();
+            }
+
+            _logger.LogInformation("etcdserver: raft leader is now {Leader:x} (member {MemberId:x}, state {State})", soft.Lead, _membership.LocalId, soft.RaftState);
+            if (soft.RaftState == StateType.Leader)
+            {
+                // etcd 3.4 without checkpoints: every lease gets its full TTL again under a new leader.
+                _lessor.Promote(_options.ElectionTimeout);
+            }
+            else if (previous == _membership.LocalId)
+            {
+                _lessor.Demote();
+            }
+        }
+
+        if (soft.Lead != 0)
+        {
+            _loopReady.TrySetResult();
+        }
+    }
+}
