@@ -43,7 +43,7 @@ internal sealed partial class EtcdServer
         await ProposeConfChangeAsync(change, cancellationToken).ConfigureAwait(false);
         var member = new Member { ID = id, IsLearner = request.IsLearner };
         member.PeerURLs.AddRange(context2.PeerUrls);
-        var response = new MemberAddResponse { Header = NewHeader(), Member = member };
+        var response = new MemberAddResponse { Header = ClusterHeader(), Member = member };
         response.Members.AddRange(_membership.List());
         return response;
     }
@@ -58,7 +58,7 @@ internal sealed partial class EtcdServer
         }
 
         await ProposeConfChangeAsync(new ConfChange { Type = ConfChangeType.ConfChangeRemoveNode, NodeId = request.ID }, cancellationToken).ConfigureAwait(false);
-        var response = new MemberRemoveResponse { Header = NewHeader() };
+        var response = new MemberRemoveResponse { Header = ClusterHeader() };
         response.Members.AddRange(_membership.List());
         return response;
     }
@@ -86,7 +86,7 @@ internal sealed partial class EtcdServer
             Context = new ConfChangeContext { Id = request.ID, PeerUrls = [.. request.PeerURLs.Order(StringComparer.Ordinal)] }.ToByteString(),
         };
         await ProposeConfChangeAsync(change, cancellationToken).ConfigureAwait(false);
-        var response = new MemberUpdateResponse { Header = NewHeader() };
+        var response = new MemberUpdateResponse { Header = ClusterHeader() };
         response.Members.AddRange(_membership.List());
         return response;
     }
@@ -99,7 +99,7 @@ internal sealed partial class EtcdServer
             await LinearizableReadAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        var response = new MemberListResponse { Header = NewHeader() };
+        var response = new MemberListResponse { Header = ClusterHeader() };
         response.Members.AddRange(_membership.List());
         return response;
     }
@@ -131,7 +131,7 @@ internal sealed partial class EtcdServer
             Context = new ConfChangeContext { Id = request.ID, PeerUrls = [.. member.PeerURLs], Name = member.Name, IsPromote = true }.ToByteString(),
         };
         await ProposeConfChangeAsync(change, cancellationToken).ConfigureAwait(false);
-        var response = new MemberPromoteResponse { Header = NewHeader() };
+        var response = new MemberPromoteResponse { Header = ClusterHeader() };
         response.Members.AddRange(_membership.List());
         return response;
     }
@@ -164,4 +164,7 @@ internal sealed partial class EtcdServer
 
         return started >= (members / 2) + 1;
     }
+
+    // etcd 3.4's ClusterServer.header(): cluster id, member id and raft term, but no revision.
+    private ResponseHeader ClusterHeader() => new() { ClusterId = ClusterId, MemberId = MemberId, RaftTerm = RaftTerm };
 }

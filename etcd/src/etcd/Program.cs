@@ -1,0 +1,186 @@
+using Microsoft.Extensions.Logging;
+using Platform.Common.Flags;
+using Platform.Common.Hosting;
+using Platform.Common.Logging;
+using Platform.Etcd.Grpc;
+using Platform.Etcd.Main;
+using Platform.Etcd.Server;
+
+// etcd: parse etcd 3.4's flags, start the member, serve clients until SIGTERM/SIGINT.
+var flags = new EtcdFlags();
+FlagParseResult parsed;
+try
+{
+    parsed = flags.Set.Parse(args);
+}
+catch (FlagParseException e)
+{
+    // Go's flag package: the error, then usage, exit status 2.
+    Console.Error.WriteLine(e.Message);
+    Console.Error.Write(flags.Set.Usage());
+    return 2;
+}
+
+// etcd's --initial-cluster-state is a selective value: the flag parser refuses anything else.
+if (flags.InitialClusterState.Value is not ("new" or "existing"))
+{
+    Console.Error.WriteLine($"invalid value \"{flags.InitialClusterState.Value}\" for flag -initial-cluster-state: invalid value");
+    Console.Error.Write(flags.Set.Usage());
+    return 2;
+}
+
+if (parsed.HelpRequested)
+{
+    Console.Out.Write(flags.Set.Usage());
+    return 0;
+}
+
+if (flags.Version.Value)
+{
+    Console.Out.WriteLine($"etcd Version: {EtcdVersion.Server}");
+    Console.Out.WriteLine("Git SHA: Platform (C#)");
+    Console.Out.WriteLine($"Go Version: .NET {Environment.Version}");
+    Console.Out.WriteLine($"Go OS/Arch: linux/{System.Runtime.InteropServices.RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant()}");
+    return 0;
+}
+
+if (parsed.Positional.Count > 0)
+{
+    return VerifyFailed($"'{parsed.Positional[0]}' is not a valid flag");
+}
+
+LogLevel level = flags.Debug.Value ? LogLevel.Debug : PlatformLogging.ParseLevel(flags.LogLevel.Value) ?? LogLevel.Information;
+using ILoggerFactory loggerFactory = LoggerFactory.Create(builder =>
+{
+    builder.AddPlatformJson(level);
+    // Kestrel warns that HTTP/2 needs TLS on plain endpoints; the API layer's h2c detection makes it work.
+    builder.AddFilter("Microsoft.AspNetCore.Server.Kestrel", LogLevel.Error);
+});
+ILogger log = loggerFactory.CreateLogger("etcd");
+foreach (string warning in parsed.Warnings)
+{
+    log.LogWarning("{Warning}", warning);
+}
+
+EtcdConfig config;
+try
+{
+    config = EtcdConfig.From(flags, loggerFactory);
+}
+catch (ConfigException e)
+{
+    return VerifyFailed(e.Message);
+}
+
+using var shutdown = new ShutdownSignal();
+using (log.BeginScope(new Dictionary<string, object>
+{
+    ["etcd-version"] = EtcdVersion.Server,
+    ["name"] = config.Server.Name,
+    ["data-dir"] = config.Server.DataDir,
+    ["listen-client-urls"] = config.Server.ClientUrls,
+    ["advertise-client-urls"] = config.Server.AdvertiseClientUrls ?? [],
+    ["initial-cluster"] = config.Server.InitialCluster ?? "",
+    ["initial-cluster-state"] = config.Server.InitialClusterState,
+}))
+{
+    log.LogInformation("starting an etcd server");
+}
+
+IEtcdServer server;
+try
+{
+    server = await EtcdServers.StartAsync(config.Server, shutdown.Token);
+}
+catch (OperationCanceledException) when (shutdown.Token.IsCancellationRequested)
+{
+    return 0;
+}
+catch (Exception e) when (e is EtcdException or ArgumentException or IOException or UnauthorizedAccessException)
+{
+    log.LogCritical(e, "failed to start etcd server");
+    return 1;
+}
+
+await using (server)
+{
+    IEtcdApiHost api = EtcdApiHosts.Create(server, config.Api, loggerFactory);
+    await using (api)
+    {
+        try
+        {
+            await api.StartAsync(shutdown.Token);
+        }
+        catch (IOException e)
+        {
+            log.LogCritical(e, "failed to serve client requests");
+            return 1;
+        }
+
+        // etcd 3.4 words these lines differently per logger; tools wait for one or the other.
+        bool zap = flags.Logger.Value == "zap";
+        log.LogInformation("ready to serve client requests");
+        foreach (Uri url in api.ClientUrls)
+        {
+            string address = EtcdConfig.HostPort(url);
+            bool secure = url.Scheme == "https";
+            if (zap)
+            {
+                // zap puts the address in a field of its own.
+                using (log.BeginScope(new Dictionary<string, object> { ["address"] = address }))
+                {
+                    if (secure)
+                    {
+                        log.LogInformation("serving client traffic securely");
+                    }
+                    else
+                    {
+                        log.LogInformation("serving client traffic insecurely; this is strongly discouraged!");
+                    }
+                }
+            }
+            else if (secure)
+            {
+                log.LogInformation("serving client requests on {Address}", address);
+            }
+            else
+            {
+                log.LogInformation("serving insecure client requests on {Address}, this is strongly discouraged!", address);
+            }
+        }
+
+        foreach (Uri url in api.MetricsUrls)
+        {
+            log.LogInformation("serving metrics on {Address}", url.ToString());
+        }
+
+        log.LogInformation("published local member to cluster through raft {LocalMemberId} {ClusterId}", server.MemberId.ToString("x", System.Globalization.CultureInfo.InvariantCulture), server.ClusterId.ToString("x", System.Globalization.CultureInfo.InvariantCulture));
+        try
+        {
+            await Task.Delay(Timeout.Infinite, shutdown.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            log.LogInformation("received signal; shutting down");
+        }
+
+        using var drain = new CancellationTokenSource(config.Api.ShutdownTimeout);
+        await api.StopAsync(drain.Token);
+    }
+}
+
+log.LogInformation("stopped etcd server");
+return 0;
+
+// etcdmain: "error verifying flags, <why>. See 'etcd --help'." and exit status 1.
+int VerifyFailed(string why)
+{
+    Console.Error.WriteLine($"etcdmain: error verifying flags, {why}. See 'etcd --help'.");
+    return 1;
+}
+
+/// <summary>The versions this etcd reports (etcd 3.4's, so clients pick 3.4 behaviour).</summary>
+internal static class EtcdVersion
+{
+    public const string Server = "3.4.23";
+}

@@ -1,0 +1,200 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Platform.Etcd.IntegrationTests.Infrastructure;
+using Platform.Testing;
+using static Platform.Etcd.IntegrationTests.Infrastructure.Text;
+
+namespace Platform.Etcd.IntegrationTests;
+
+/// <summary>The built <c>etcd</c> executable as a child process, configured by etcd's flags and ETCD_* variables.</summary>
+public sealed class ExecutableTests
+{
+    private static readonly TimeSpan s_processTimeout = TimeSpan.FromSeconds(90);
+
+    [EtcdctlFact]
+    public async Task Flags_OnePort_ServesEtcdctlGatewayAndHealth()
+    {
+        await using EtcdProcess etcd = await EtcdProcess.StartOursAsync("exe-flags", ["--enable-v2"]);
+        var ctl = new Etcdctl(etcd.ClientUrl);
+        Assert.Equal("OK\n", await ctl.OkAsync("put", "exe/k", "v"));
+        Assert.Equal("exe/k\nv\n", await ctl.OkAsync("get", "exe/k"));
+
+        using var http = new HttpClient { BaseAddress = etcd.ClientUrl };
+        string range = await (await http.PostAsync(new Uri("/v3/kv/range", UriKind.Relative), new StringContent($"{{\"key\":\"{B64("exe/k")}\"}}"))).Content.ReadAsStringAsync();
+        Assert.Contains($"\"value\":\"{B64("v")}\"", range, StringComparison.Ordinal);
+        Assert.Equal("{\"health\":\"true\"}", await http.GetStringAsync(new Uri("/health", UriKind.Relative)));
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri("/v2/keys/", UriKind.Relative))).StatusCode);
+        Assert.Contains("serving insecure client requests on 127.0.0.1:", etcd.Process.Output, StringComparison.Ordinal);
+    }
+
+    [EtcdctlFact]
+    public async Task Environment_EtcdVariables_ConfigureTheMember()
+    {
+        int[] ports = FreePorts.Next(3);
+        using TestDirectory directory = TestDirectory.Create("exe-env");
+        string client = $"http://127.0.0.1:{ports[0]}";
+        var environment = new Dictionary<string, string>
+        {
+            ["ETCD_NAME"] = "fromenv",
+            ["ETCD_DATA_DIR"] = directory.Combine("data"),
+            ["ETCD_LISTEN_CLIENT_URLS"] = client,
+            ["ETCD_ADVERTISE_CLIENT_URLS"] = client,
+            ["ETCD_LISTEN_PEER_URLS"] = $"http://127.0.0.1:{ports[1]}",
+            ["ETCD_INITIAL_ADVERTISE_PEER_URLS"] = $"http://127.0.0.1:{ports[1]}",
+            ["ETCD_ENABLE_V2"] = "true",
+            ["ETCD_LISTEN_METRICS_URLS"] = $"http://127.0.0.1:{ports[2]}",
+        };
+        using ChildProcess etcd = ChildProcess.Start(Binaries.OurEtcd, [], environment);
+        await etcd.WaitForLineAsync(l => l.Contains("ready to serve client requests", StringComparison.Ordinal), s_processTimeout);
+
+        string members = await new Etcdctl(new Uri(client)).OkAsync("member", "list");
+        Assert.Contains(", started, fromenv, http://127.0.0.1:" + ports[1] + ", " + client + ", false", members, StringComparison.Ordinal);
+        Assert.True(Directory.Exists(directory.Combine("data", "member")), "the data dir comes from ETCD_DATA_DIR");
+
+        using var metrics = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{ports[2]}") };
+        Assert.Contains("# TYPE", await metrics.GetStringAsync(new Uri("/metrics", UriKind.Relative)), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, (await metrics.GetAsync(new Uri("/v2/keys/", UriKind.Relative))).StatusCode);
+    }
+
+    [EtcdctlFact]
+    public async Task Sigterm_GracefulShutdown_ExitsZeroAndRestartKeepsData()
+    {
+        int[] ports = FreePorts.Next(2);
+        using TestDirectory directory = TestDirectory.Create("exe-restart");
+        string client = $"http://127.0.0.1:{ports[0]}";
+        string[] args =
+        [
+            "--name", "r", "--data-dir", directory.Combine("data"),
+            "--listen-client-urls", client, "--advertise-client-urls", client,
+            "--listen-peer-urls", $"http://127.0.0.1:{ports[1]}", "--initial-advertise-peer-urls", $"http://127.0.0.1:{ports[1]}",
+            "--initial-cluster", $"r=http://127.0.0.1:{ports[1]}",
+        ];
+        var ctl = new Etcdctl(new Uri(client));
+        using (ChildProcess first = ChildProcess.Start(Binaries.OurEtcd, args))
+        {
+            await first.WaitForLineAsync(l => l.Contains("ready to serve client requests", StringComparison.Ordinal), s_processTimeout);
+            await ctl.OkAsync("put", "durable", "yes");
+            first.Terminate();
+            await first.Exited.WaitAsync(s_processTimeout);
+            Assert.Equal(0, first.ExitCode);
+            Assert.Contains("received signal; shutting down", first.Output, StringComparison.Ordinal);
+        }
+
+        using ChildProcess second = ChildProcess.Start(Binaries.OurEtcd, args);
+        await second.WaitForLineAsync(l => l.Contains("ready to serve client requests", StringComparison.Ordinal), s_processTimeout);
+        Assert.Equal("durable\nyes\n", await ctl.OkAsync("get", "durable"));
+    }
+
+    [Theory]
+    [InlineData(new[] { "--heartbeat-interval", "0" }, 1, "--heartbeat-interval must be >0 (set to 0ms)")]
+    [InlineData(new[] { "--election-timeout", "200" }, 1, "--election-timeout[200ms] should be at least as 5 times as --heartbeat-interval[100ms]")]
+    [InlineData(new[] { "--listen-client-urls", "http://127.0.0.1:2999" }, 1, "--advertise-client-urls is required when --listen-client-urls is set explicitly")]
+    [InlineData(new[] { "--initial-cluster-state", "bad" }, 2, "invalid value \"bad\" for flag -initial-cluster-state: invalid value")]
+    [InlineData(new[] { "--auto-compaction-mode", "bad" }, 1, "unknown auto-compaction-mode \"bad\"")]
+    [InlineData(new[] { "--listen-client-urls", "http://example.com:2379", "--advertise-client-urls", "http://example.com:2379" }, 1, "expected IP in URL for binding (http://example.com:2379)")]
+    [InlineData(new[] { "extra" }, 1, "'extra' is not a valid flag")]
+    [InlineData(new[] { "--bogus" }, 2, "flag provided but not defined: -bogus")]
+    public async Task BadFlags_EtcdsMessageAndExitCode(string[] args, int exitCode, string message)
+    {
+        using TestDirectory directory = TestDirectory.Create("exe-badflags");
+        string[] all = [.. args, "--data-dir", directory.Combine("data")];
+        CommandResult ours = await ChildProcess.RunAsync(Binaries.OurEtcd, all, s_processTimeout);
+        Assert.Equal(exitCode, ours.ExitCode);
+        Assert.Contains(message, ours.Stderr, StringComparison.Ordinal);
+        if (exitCode == 1)
+        {
+            Assert.Contains($"error verifying flags, {message}. See 'etcd --help'.", ours.Stderr, StringComparison.Ordinal);
+        }
+
+        if (File.Exists(Binaries.RealEtcd))
+        {
+            // The real etcd 3.4 says the same and exits the same way.
+            CommandResult real = await ChildProcess.RunAsync(Binaries.RealEtcd, all, s_processTimeout);
+            Assert.Equal(real.ExitCode, ours.ExitCode);
+            Assert.Contains(message, real.Stderr, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task Version_PrintsEtcdsVersionLines()
+    {
+        CommandResult result = (await ChildProcess.RunAsync(Binaries.OurEtcd, ["--version"], s_processTimeout)).EnsureSuccess("etcd --version");
+        Assert.StartsWith("etcd Version: 3.4.23\nGit SHA: ", result.Stdout, StringComparison.Ordinal);
+    }
+
+    [EtcdctlFact]
+    public async Task Tls_ClientCertAuth_EtcdctlWithCertificatesOnly()
+    {
+        using TestDirectory directory = TestDirectory.Create("exe-tls");
+        Pki pki = Pki.Create(directory);
+        int[] ports = FreePorts.Next(2);
+        string client = $"https://127.0.0.1:{ports[0]}";
+        await using EtcdProcess etcd = await EtcdProcess.StartOursAsync(
+            "exe-tls-data",
+            [
+                "--listen-client-urls", client, "--advertise-client-urls", client,
+                "--cert-file", pki.ServerCert, "--key-file", pki.ServerKey,
+                "--trusted-ca-file", pki.CaCert, "--client-cert-auth",
+            ]);
+        var ctl = new Etcdctl(new Uri(client));
+        string[] tls = ["--cacert", pki.CaCert, "--cert", pki.ClientCert, "--key", pki.ClientKey];
+        Assert.Equal("OK\n", await ctl.OkAsync([.. tls, "put", "tls/k", "v"]));
+        Assert.Equal("tls/k\nv\n", await ctl.OkAsync([.. tls, "get", "tls/k"]));
+        JsonStatus(await ctl.OkAsync([.. tls, "endpoint", "status", "-w", "json"]));
+
+        // With auth on, the verified certificate's CN (root) is the user: no --user needed.
+        await ctl.OkAsync([.. tls, "user", "add", "root:rootpw", "--interactive=false"]);
+        Assert.Equal("Authentication Enabled\n", await ctl.OkAsync([.. tls, "auth", "enable"]));
+        Assert.Equal("OK\n", await ctl.OkAsync([.. tls, "put", "tls/k", "as-root"]));
+        Assert.Equal("tls/k\nas-root\n", await ctl.OkAsync([.. tls, "get", "tls/k"]));
+
+        CommandResult withoutCert = await ctl.RunAsync("--cacert", pki.CaCert, "--dial-timeout", "3s", "--command-timeout", "5s", "get", "tls/k");
+        Assert.NotEqual(0, withoutCert.ExitCode);
+    }
+
+    private static void JsonStatus(string output) => Assert.Equal("3.4.23", Json(output)[0].GetProperty("Status").GetProperty("version").GetString());
+
+    /// <summary>A throwaway CA with a server certificate for 127.0.0.1 and a client certificate (CN root), as PEM files.</summary>
+    private sealed record Pki(string CaCert, string ServerCert, string ServerKey, string ClientCert, string ClientKey)
+    {
+        public static Pki Create(TestDirectory directory)
+        {
+            using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+            var caRequest = new CertificateRequest("CN=platform-test-ca", caKey, HashAlgorithmName.SHA256);
+            caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+            caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
+            using X509Certificate2 ca = caRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
+            string caPath = Write(directory, "ca.pem", ca.ExportCertificatePem());
+            (string serverCert, string serverKey) = Issue(directory, ca, caKey, "server", "CN=127.0.0.1", serverAuth: true);
+            (string clientCert, string clientKey) = Issue(directory, ca, caKey, "client", "CN=root", serverAuth: false);
+            return new Pki(caPath, serverCert, serverKey, clientCert, clientKey);
+        }
+
+        private static (string Cert, string Key) Issue(TestDirectory directory, X509Certificate2 ca, ECDsa caKey, string name, string subject, bool serverAuth)
+        {
+            using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+            var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
+            request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, false));
+            request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid(serverAuth ? "1.3.6.1.5.5.7.3.1" : "1.3.6.1.5.5.7.3.2")], false));
+            if (serverAuth)
+            {
+                var san = new SubjectAlternativeNameBuilder();
+                san.AddIpAddress(IPAddress.Loopback);
+                san.AddDnsName("localhost");
+                request.CertificateExtensions.Add(san.Build());
+            }
+
+            byte[] serial = RandomNumberGenerator.GetBytes(8);
+            using X509Certificate2 certificate = request.Create(ca.SubjectName, X509SignatureGenerator.CreateForECDsa(caKey), DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30), serial);
+            return (Write(directory, name + ".pem", certificate.ExportCertificatePem()), Write(directory, name + "-key.pem", key.ExportPkcs8PrivateKeyPem()));
+        }
+
+        private static string Write(TestDirectory directory, string name, string pem)
+        {
+            string path = directory.Combine(name);
+            File.WriteAllText(path, pem);
+            return path;
+        }
+    }
+}
