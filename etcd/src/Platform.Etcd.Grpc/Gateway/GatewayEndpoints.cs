@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Platform.Etcd.Api;
 using Platform.Etcd.Grpc.Services;
 using Platform.Etcd.Server;
+using Platform.Etcd.V2Store.Json;
 
 namespace Platform.Etcd.Grpc.Gateway;
 
@@ -253,9 +254,9 @@ internal static class GatewayEndpoints
         http.Response.ContentType = "application/json";
         var body = new StringBuilder(128);
         body.Append("{\"error\":");
-        GatewayJson.AppendString(body, error.Status.Detail);
+        GoJson.AppendString(body, error.Status.Detail);
         body.Append(",\"message\":");
-        GatewayJson.AppendString(body, error.Status.Detail);
+        GoJson.AppendString(body, error.Status.Detail);
         body.Append(",\"code\":").Append((int)error.StatusCode).Append('}');
         return http.Response.WriteAsync(body.ToString());
     }
@@ -338,9 +339,9 @@ internal static class GatewayEndpoints
             body.Append("{\"error\":{\"grpc_code\":").Append((int)error.StatusCode);
             body.Append(",\"http_code\":").Append(httpCode);
             body.Append(",\"message\":");
-            GatewayJson.AppendString(body, error.Status.Detail);
+            GoJson.AppendString(body, error.Status.Detail);
             body.Append(",\"http_status\":");
-            GatewayJson.AppendString(body, ReasonPhrases.GetReasonPhrase(httpCode));
+            GoJson.AppendString(body, ReasonPhrases.GetReasonPhrase(httpCode));
             body.Append("}}");
             return _http.Response.WriteAsync(body.ToString());
         }

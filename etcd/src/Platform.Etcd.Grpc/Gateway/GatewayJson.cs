@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using Google.Protobuf;
 
@@ -53,47 +52,4 @@ internal static class GatewayJson
 
     // jsonpb (and so the gateway) refuses fields the message does not have.
     public static JsonParser Parser { get; } = new(JsonParser.Settings.Default.WithIgnoreUnknownFields(false));
-
-    /// <summary>A Go <c>encoding/json</c> string literal: HTML-safe escapes for &lt; &gt; &amp;, \u00XX for other controls.</summary>
-    public static void AppendString(StringBuilder builder, string value)
-    {
-        builder.Append('"');
-        foreach (char c in value)
-        {
-            switch (c)
-            {
-                case '"':
-                    builder.Append("\\\"");
-                    break;
-                case '\\':
-                    builder.Append("\\\\");
-                    break;
-                case '\n':
-                    builder.Append("\\n");
-                    break;
-                case '\r':
-                    builder.Append("\\r");
-                    break;
-                case '\t':
-                    builder.Append("\\t");
-                    break;
-                case '<' or '>' or '&' or '\u2028' or '\u2029':
-                    builder.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
-                    break;
-                default:
-                    if (c < 0x20)
-                    {
-                        builder.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
-                    }
-                    else
-                    {
-                        builder.Append(c);
-                    }
-
-                    break;
-            }
-        }
-
-        builder.Append('"');
-    }
 }

@@ -5,8 +5,8 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Platform.Etcd.Api;
-using Platform.Etcd.Grpc.Gateway;
 using Platform.Etcd.Server;
+using Platform.Etcd.V2Store.Json;
 
 namespace Platform.Etcd.Grpc.Http;
 
@@ -115,7 +115,7 @@ internal static class V2ClusterEndpoints
     {
         var sb = new StringBuilder(128);
         sb.Append("{\"id\":\"").Append(Hex(member.ID)).Append("\",\"name\":");
-        GatewayJson.AppendString(sb, member.Name);
+        GoJson.AppendString(sb, member.Name);
         sb.Append(",\"peerURLs\":").Append(StringArray(member.PeerURLs));
         sb.Append(",\"clientURLs\":").Append(StringArray(member.ClientURLs)).Append('}');
         return sb.ToString();
@@ -133,7 +133,7 @@ internal static class V2ClusterEndpoints
             }
 
             first = false;
-            GatewayJson.AppendString(sb, value);
+            GoJson.AppendString(sb, value);
         }
 
         return sb.Append(']').ToString();
@@ -152,7 +152,7 @@ internal static class V2ClusterEndpoints
         TimeSpan uptime = DateTimeOffset.UtcNow - startTime;
         var sb = new StringBuilder(256);
         sb.Append("{\"name\":");
-        GatewayJson.AppendString(sb, name);
+        GoJson.AppendString(sb, name);
         sb.Append(",\"id\":\"").Append(Hex(server.MemberId)).Append('"');
         sb.Append(",\"state\":\"").Append(isLeader ? "StateLeader" : "StateFollower").Append('"');
         sb.Append(",\"startTime\":\"").Append(GoTime(startTime)).Append('"');
@@ -238,7 +238,7 @@ internal static class V2ClusterEndpoints
     private static Task HttpErrorAsync(HttpContext context, int status, string message)
     {
         var sb = new StringBuilder("{\"message\":");
-        GatewayJson.AppendString(sb, message);
+        GoJson.AppendString(sb, message);
         sb.Append('}');
         return JsonAsync(context, status, sb.ToString());
     }

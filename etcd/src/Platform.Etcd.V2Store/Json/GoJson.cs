@@ -7,7 +7,7 @@ namespace Platform.Etcd.V2Store.Json;
 /// The bits of Go's encoding/json that show in etcd's output: its string escaping and the
 /// RFC 3339 time format with trimmed nanoseconds.
 /// </summary>
-internal static class GoJson
+public static class GoJson
 {
     private const string HexDigits = "0123456789abcdef";
 
