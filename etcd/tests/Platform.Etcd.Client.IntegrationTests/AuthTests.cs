@@ -1,6 +1,7 @@
 using Grpc.Core;
 using Grpc.Net.Client;
 using Platform.Etcd.Client.IntegrationTests.Infrastructure;
+using Platform.Testing;
 
 namespace Platform.Etcd.Client.IntegrationTests;
 
@@ -12,7 +13,7 @@ namespace Platform.Etcd.Client.IntegrationTests;
 public abstract class AuthTests<TFixture>(TFixture fixture) : EtcdTestBase<TFixture>(fixture)
     where TFixture : EtcdServerFixture
 {
-    [EtcdFact]
+    [RealEtcdFact]
     public async Task Auth_UserConfinedToPrefix_IsPermittedThereDeniedElsewhere_AndSurvivesTokenInvalidation()
     {
         const string RootPassword = "root-secret";

@@ -8,7 +8,7 @@ namespace Platform.Etcd.Client.IntegrationTests;
 public abstract class ClusterMaintenanceTests<TFixture>(TFixture fixture) : EtcdTestBase<TFixture>(fixture)
     where TFixture : EtcdServerFixture
 {
-    [EtcdFact]
+    [RealEtcdFact]
     public async Task MemberList_SingleMember_ReportsItsClientUrl()
     {
         MemberListResult list = await Client.Cluster.MemberListAsync();
@@ -20,7 +20,7 @@ public abstract class ClusterMaintenanceTests<TFixture>(TFixture fixture) : Etcd
         Assert.Equal(member.Id, list.Header.MemberId);
     }
 
-    [EtcdFact]
+    [RealEtcdFact]
     public async Task MemberAddLearner_Update_Promote_Remove_ChangeMembership()
     {
         // A learner does not vote, so adding one that never starts keeps the single member's quorum.
@@ -43,7 +43,7 @@ public abstract class ClusterMaintenanceTests<TFixture>(TFixture fixture) : Etcd
         Assert.Single((await Client.Cluster.MemberListAsync()).Members);
     }
 
-    [EtcdFact]
+    [RealEtcdFact]
     public async Task Status_ReportsVersionLeaderAndSizes()
     {
         StatusResult status = await Client.Maintenance.StatusAsync(Fixture.ClientUrls[0]);
@@ -59,7 +59,7 @@ public abstract class ClusterMaintenanceTests<TFixture>(TFixture fixture) : Etcd
         await Assert.ThrowsAsync<ArgumentException>(() => Client.Maintenance.StatusAsync("http://127.0.0.1:1"));
     }
 
-    [EtcdFact]
+    [RealEtcdFact]
     public async Task Alarms_Hashes_Defragment_Answer()
     {
         PutResult put = await Client.Kv.PutAsync(Key("a"), "1");
@@ -77,7 +77,7 @@ public abstract class ClusterMaintenanceTests<TFixture>(TFixture fixture) : Etcd
         Assert.Empty(await Client.Maintenance.AlarmDisarmAsync(new AlarmMember(0, AlarmType.NoSpace)));
     }
 
-    [EtcdFact]
+    [RealEtcdFact]
     public async Task Snapshot_StreamEndsWithSha256OfTheRest()
     {
         await Client.Kv.PutAsync(Key("in-snapshot"), "1");

@@ -12,7 +12,7 @@ public abstract class FailoverTests<TFixture>(TFixture fixture) : EtcdTestBase<T
 {
     private static readonly string s_deadEndpoint = $"http://127.0.0.1:{FreePorts.Next()}";
 
-    [EtcdFact]
+    [RealEtcdFact]
     public async Task EveryApi_FirstEndpointDead_FailsOverToTheLiveOne()
     {
         await using IEtcdClient client = Fixture.CreateClient(o => new EtcdClientOptions { Endpoints = [s_deadEndpoint, .. o.Endpoints], DialTimeout = o.DialTimeout });
@@ -39,7 +39,7 @@ public abstract class FailoverTests<TFixture>(TFixture fixture) : EtcdTestBase<T
         await client.Lease.RevokeAsync(lease.Id);
     }
 
-    [EtcdFact]
+    [RealEtcdFact]
     public async Task Put_AllEndpointsDead_TimesOutWithDeadlineExceeded()
     {
         await using IEtcdClient client = EtcdClient.Create(new EtcdClientOptions
@@ -54,7 +54,7 @@ public abstract class FailoverTests<TFixture>(TFixture fixture) : EtcdTestBase<T
         Assert.Contains("refused", error.Message, StringComparison.OrdinalIgnoreCase);
     }
 
-    [EtcdFact]
+    [RealEtcdFact]
     public async Task Get_ServerAcceptsButNeverAnswers_TimesOutWithDeadlineExceeded()
     {
         using var silent = new TcpListener(IPAddress.Loopback, FreePorts.Next());
@@ -70,7 +70,7 @@ public abstract class FailoverTests<TFixture>(TFixture fixture) : EtcdTestBase<T
         Assert.Equal(StatusCode.DeadlineExceeded, error.StatusCode);
     }
 
-    [EtcdFact]
+    [RealEtcdFact]
     public async Task Create_InvalidOptions_Throws()
     {
         Assert.Throws<ArgumentException>(() => EtcdClient.Create(new EtcdClientOptions()));

@@ -1,4 +1,5 @@
 using Platform.Etcd.Client.IntegrationTests.Infrastructure;
+using Platform.Testing;
 
 namespace Platform.Etcd.Client.IntegrationTests;
 
@@ -6,7 +7,7 @@ namespace Platform.Etcd.Client.IntegrationTests;
 public abstract class KvTests<TFixture>(TFixture fixture) : EtcdTestBase<TFixture>(fixture)
     where TFixture : EtcdServerFixture
 {
-    [EtcdFact]
+    [RealEtcdFact]
     public async Task Put_ThenGet_ReturnsValueRevisionsAndVersion()
     {
         PutResult first = await Client.Kv.PutAsync(Key("a"), "1");
@@ -25,7 +26,7 @@ public abstract class KvTests<TFixture>(TFixture fixture) : EtcdTestBase<TFixtur
         Assert.Equal(1, got.Count);
     }
 
-    [EtcdFact]
+    [RealEtcdFact]
     public async Task Get_MissingKey_ReturnsNoKv()
     {
         RangeResult got = await Client.Kv.GetAsync(Key("missing"));
@@ -35,7 +36,7 @@ public abstract class KvTests<TFixture>(TFixture fixture) : EtcdTestBase<TFixtur
         Assert.True(got.Header.Revision > 0);
     }
 
-    [EtcdFact]
+    [RealEtcdFact]
     public async Task GetPrefix_ReturnsOnlyKeysUnderThePrefix_InKeyOrder()
     {
         foreach (string key in new[] { "dir/b", "dir/a", "dir/c", "dir0", "di" })
@@ -50,7 +51,7 @@ public abstract class KvTests<TFixture>(TFixture fixture) : EtcdTestBase<TFixtur
         Assert.False(got.More);
     }
 
-    [EtcdFact]
+    [RealEtcdFact]
     public async Task Range_WithLimitSortAndProjections_ReportsMoreAndFullCount()
     {
         for (int i = 0; i < 5; i++)
@@ -76,7 +77,7 @@ public abstract class KvTests<TFixture>(TFixture fixture) : EtcdTestBase<TFixtur
         Assert.Equal([Key("k3"), Key("k4")], fromKey.Kvs.Select(kv => kv.KeyString));
     }
 
-    [EtcdFact]
+    [RealEtcdFact]
     public async Task Range_ModRevisionBounds_FilterByRevision()
     {
         PutResult a = await Client.Kv.PutAsync(Key("a"), "1");
@@ -90,7 +91,7 @@ public abstract class KvTests<TFixture>(TFixture fixture) : EtcdTestBase<TFixtur
         Assert.Equal([Key("a"), Key("b")], got.Kvs.Select(kv => kv.KeyString));
     }
 
-    [EtcdFact]
+    [RealEtcdFact]
     public async Task Range_AtPastRevision_ReturnsTheValueThen_AndFutureRevisionThrows()
     {
         PutResult old = await Client.Kv.PutAsync(Key("a"), "old");
@@ -103,7 +104,7 @@ public abstract class KvTests<TFixture>(TFixture fixture) : EtcdTestBase<TFixtur
             () => Client.Kv.RangeAsync(KeyRange.Single(Key("a")), new RangeOptions { Revision = current.Header.Revision + 1000 }));
     }
 
-    [EtcdFact]
+    [RealEtcdFact]
     public async Task Delete_SingleAndPrefix_ReturnDeletedCountAndPrevKvs()
     {
         await Client.Kv.PutAsync(Key("x"), "1");
@@ -122,7 +123,7 @@ public abstract class KvTests<TFixture>(TFixture fixture) : EtcdTestBase<TFixtur
         Assert.Equal(0, (await Client.Kv.GetPrefixAsync(Prefix)).Count);
     }
 
-    [EtcdFact]
+    [RealEtcdFact]
     public async Task Txn_CompareHolds_RunsThen_ElseRunsElse()
     {
         // Create-if-absent: the first transaction creates, the second finds the key and reads it.
@@ -141,7 +142,7 @@ public abstract class KvTests<TFixture>(TFixture fixture) : EtcdTestBase<TFixtur
         Assert.Equal(first.Header.Revision, second.Header.Revision);
     }
 
-    [EtcdFact]
+    [RealEtcdFact]
     public async Task Txn_CompareAndSwapOnModRevisionAndValue_IsAtomic()
     {
         PutResult put = await Client.Kv.PutAsync(Key("cas"), "v1");
@@ -166,7 +167,7 @@ public abstract class KvTests<TFixture>(TFixture fixture) : EtcdTestBase<TFixtur
         Assert.Equal(swap.Header.Revision, (await Client.Kv.GetAsync(Key("cas"))).Kv?.ModRevision);
     }
 
-    [EtcdFact]
+    [RealEtcdFact]
     public async Task Compact_ThenRangeAtCompactedRevision_ThrowsCompacted()
     {
         PutResult old = await Client.Kv.PutAsync(Key("c"), "1");
@@ -180,7 +181,7 @@ public abstract class KvTests<TFixture>(TFixture fixture) : EtcdTestBase<TFixtur
         Assert.Equal("2", (await Client.Kv.GetAsync(Key("c"))).Kv?.ValueString);
     }
 
-    [EtcdFact]
+    [RealEtcdFact]
     public async Task Put_WithUnknownLease_ThrowsLeaseNotFound()
     {
         EtcdLeaseNotFoundException error = await Assert.ThrowsAsync<EtcdLeaseNotFoundException>(
@@ -190,7 +191,7 @@ public abstract class KvTests<TFixture>(TFixture fixture) : EtcdTestBase<TFixtur
         Assert.Equal("etcdserver: requested lease not found", error.EtcdMessage);
     }
 
-    [EtcdFact]
+    [RealEtcdFact]
     public async Task BinaryKeys_PrefixEndingIn0xff_ScansOnlyThatPrefix()
     {
         byte[] prefix = [.. Bytes(Prefix), 0x01, 0xff];
@@ -203,7 +204,7 @@ public abstract class KvTests<TFixture>(TFixture fixture) : EtcdTestBase<TFixtur
         Assert.Equal([[1], [2]], got.Kvs.Select(kv => kv.Value));
     }
 
-    [EtcdFact]
+    [RealEtcdFact]
     public async Task AnyCall_CancelledToken_ThrowsOperationCanceled()
     {
         using var cancelled = new CancellationTokenSource();

@@ -1,4 +1,5 @@
 using Platform.Etcd.Client.IntegrationTests.Infrastructure;
+using Platform.Testing;
 
 namespace Platform.Etcd.Client.IntegrationTests;
 
@@ -9,7 +10,7 @@ namespace Platform.Etcd.Client.IntegrationTests;
 public abstract class LeaseTests<TFixture>(TFixture fixture) : EtcdTestBase<TFixture>(fixture)
     where TFixture : EtcdServerFixture
 {
-    [EtcdFact]
+    [RealEtcdFact]
     public async Task Grant_TimeToLive_Leases_Revoke_FollowTheLeaseLifecycle()
     {
         LeaseGrantResult lease = await Client.Lease.GrantAsync(60);
@@ -34,7 +35,7 @@ public abstract class LeaseTests<TFixture>(TFixture fixture) : EtcdTestBase<TFix
         await Assert.ThrowsAsync<EtcdLeaseNotFoundException>(() => Client.Lease.KeepAliveAsync(lease.Id));
     }
 
-    [EtcdFact]
+    [RealEtcdFact]
     public async Task Grant_WithChosenId_UsesIt()
     {
         long id = 0x1000_0000 + Random.Shared.Next(1 << 20);
@@ -45,7 +46,7 @@ public abstract class LeaseTests<TFixture>(TFixture fixture) : EtcdTestBase<TFix
         await Client.Lease.RevokeAsync(id);
     }
 
-    [EtcdFact]
+    [RealEtcdFact]
     public async Task LeaseExpiry_DeletesAttachedKeys_AndTheWatchSeesTheDelete()
     {
         LeaseGrantResult lease = await Client.Lease.GrantAsync(2);
@@ -62,7 +63,7 @@ public abstract class LeaseTests<TFixture>(TFixture fixture) : EtcdTestBase<TFix
         Assert.Equal(-1, (await Client.Lease.TimeToLiveAsync(lease.Id)).TtlSeconds);
     }
 
-    [EtcdFact]
+    [RealEtcdFact]
     public async Task KeepAlive_KeepsItsKeyAlive_WhileAnUnrenewedLeaseOfTheSameTtlExpires()
     {
         LeaseGrantResult kept = await Client.Lease.GrantAsync(2);
@@ -91,7 +92,7 @@ public abstract class LeaseTests<TFixture>(TFixture fixture) : EtcdTestBase<TFix
         Assert.True(keepAlive.Lost.IsCanceled);
     }
 
-    [EtcdFact]
+    [RealEtcdFact]
     public async Task KeepAlive_LeaseRevokedElsewhere_ReportsLost()
     {
         LeaseGrantResult lease = await Client.Lease.GrantAsync(2);

@@ -1,4 +1,5 @@
 using Platform.Etcd.Client.IntegrationTests.Infrastructure;
+using Platform.Testing;
 
 namespace Platform.Etcd.Client.IntegrationTests;
 
@@ -10,7 +11,7 @@ namespace Platform.Etcd.Client.IntegrationTests;
 public abstract class WatchResumeTests<TFixture>(TFixture fixture) : EtcdTestBase<TFixture>(fixture)
     where TFixture : EtcdServerFixture
 {
-    [EtcdFact]
+    [RealEtcdFact]
     public async Task Watch_AcrossEtcdRestart_ResumesFromLastRevisionWithoutGapOrDuplicate()
     {
         int etcdPort = new Uri(Fixture.ClientUrls[0]).Port;

@@ -1,4 +1,5 @@
 using Platform.Etcd.Client.IntegrationTests.Infrastructure;
+using Platform.Testing;
 
 namespace Platform.Etcd.Client.IntegrationTests;
 
@@ -6,7 +7,7 @@ namespace Platform.Etcd.Client.IntegrationTests;
 public abstract class WatchTests<TFixture>(TFixture fixture) : EtcdTestBase<TFixture>(fixture)
     where TFixture : EtcdServerFixture
 {
-    [EtcdFact]
+    [RealEtcdFact]
     public async Task Watch_FromPastRevision_DeliversHistoryThenLiveEventsInOrder()
     {
         PutResult first = await Client.Kv.PutAsync(Key("a"), "1");
@@ -27,7 +28,7 @@ public abstract class WatchTests<TFixture>(TFixture fixture) : EtcdTestBase<TFix
         Assert.Equal($"Put:{Key("c")}@{live.Header.Revision}", Show(next));
     }
 
-    [EtcdFact]
+    [RealEtcdFact]
     public async Task Watch_NoPutWithPrevKv_DeliversOnlyDeletesWithTheirLastValue()
     {
         PutResult start = await Client.Kv.PutAsync(Key("a"), "1");
@@ -45,7 +46,7 @@ public abstract class WatchTests<TFixture>(TFixture fixture) : EtcdTestBase<TFix
         Assert.Empty(delete.Kv.Value);
     }
 
-    [EtcdFact]
+    [RealEtcdFact]
     public async Task Watch_NoDelete_SkipsDeletes()
     {
         PutResult start = await Client.Kv.PutAsync(Key("a"), "1");
@@ -62,7 +63,7 @@ public abstract class WatchTests<TFixture>(TFixture fixture) : EtcdTestBase<TFix
         Assert.All(events, e => Assert.Equal(WatchEventType.Put, e.Type));
     }
 
-    [EtcdFact]
+    [RealEtcdFact]
     public async Task Watch_TransactionWritingSeveralKeys_ArrivesAsOneBatch()
     {
         RangeResult now = await Client.Kv.GetAsync(Key("none"));
@@ -78,7 +79,7 @@ public abstract class WatchTests<TFixture>(TFixture fixture) : EtcdTestBase<TFix
         Assert.All(watch.Current.Events, e => Assert.Equal(txn.Header.Revision, e.Kv.ModRevision));
     }
 
-    [EtcdFact]
+    [RealEtcdFact]
     public async Task Watch_FromCompactedRevision_ThrowsCompactedWithTheCompactRevision()
     {
         PutResult old = await Client.Kv.PutAsync(Key("a"), "1");
@@ -97,7 +98,7 @@ public abstract class WatchTests<TFixture>(TFixture fixture) : EtcdTestBase<TFix
         Assert.Equal(current.Header.Revision, error.CompactRevision);
     }
 
-    [EtcdFact]
+    [RealEtcdFact]
     public async Task Watch_Cancelled_EndsWithOperationCanceled()
     {
         PutResult start = await Client.Kv.PutAsync(Key("a"), "1");

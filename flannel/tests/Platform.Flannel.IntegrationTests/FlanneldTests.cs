@@ -22,7 +22,7 @@ public sealed class FlanneldTests : IClassFixture<RealEtcd>, IDisposable
 
     public void Dispose() => _directory.Dispose();
 
-    [EtcdFact]
+    [RealEtcdFact]
     public async Task Flanneld_StartWriteSubnetEnvHealthzSigterm_KeepsLeaseAndReusesItOnRestart()
     {
         await _etcd.Client.Kv.PutAsync(_prefix + "/config", """{"Network":"10.7.0.0/16","Backend":{"Type":"alloc"}}""");
@@ -68,7 +68,7 @@ public sealed class FlanneldTests : IClassFixture<RealEtcd>, IDisposable
         }
     }
 
-    [EtcdFact]
+    [RealEtcdFact]
     public async Task Flanneld_OwnLeaseDeletedInEtcd_ExitsWithRevokedMessage()
     {
         await _etcd.Client.Kv.PutAsync(_prefix + "/config", """{"Network":"10.8.0.0/16","Backend":{"Type":"alloc"}}""");
@@ -81,7 +81,7 @@ public sealed class FlanneldTests : IClassFixture<RealEtcd>, IDisposable
         Assert.Contains("Lease has been revoked. Shutting down daemon.", flanneld.Log, StringComparison.Ordinal);
     }
 
-    [EtcdFact]
+    [RealEtcdFact]
     public async Task Flanneld_ConfigAppearsLater_WaitsThenStarts()
     {
         // Everything through FLANNELD_* variables this time (flagutil.SetFlagsFromEnv).
@@ -105,7 +105,7 @@ public sealed class FlanneldTests : IClassFixture<RealEtcd>, IDisposable
         Assert.Equal("""{"PublicIP":"10.99.0.2","PublicIPv6":null}""", lease.ValueString);
     }
 
-    [EtcdFact]
+    [RealEtcdFact]
     public async Task Flanneld_SigtermWhileEtcdRequestHangs_ExitsZero()
     {
         // The "etcd" here accepts connections and never answers, so a request is surely pending
@@ -134,7 +134,7 @@ public sealed class FlanneldTests : IClassFixture<RealEtcd>, IDisposable
         }
     }
 
-    [EtcdFact]
+    [RealEtcdFact]
     public async Task Flanneld_UnknownBackend_ExitsWithFlannelsMessage()
     {
         await _etcd.Client.Kv.PutAsync(_prefix + "/config", """{"Network":"10.10.0.0/16","Backend":{"Type":"nosuch"}}""");

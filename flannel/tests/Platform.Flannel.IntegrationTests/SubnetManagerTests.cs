@@ -2,6 +2,7 @@ using Platform.Etcd.Client;
 using Platform.Flannel.Config;
 using Platform.Flannel.IntegrationTests.Infrastructure;
 using Platform.Flannel.Subnets;
+using Platform.Testing;
 
 namespace Platform.Flannel.IntegrationTests;
 
@@ -19,7 +20,7 @@ public sealed class SubnetManagerTests : IClassFixture<RealEtcd>
 
     private IKvClient Kv => _etcd.Client.Kv;
 
-    [EtcdFact]
+    [RealEtcdFact]
     public async Task GetNetworkConfig_MissingKey_ThrowsFlannelsMessage()
     {
         NetworkConfigNotFoundException e = await Assert.ThrowsAsync<NetworkConfigNotFoundException>(() => Manager().GetNetworkConfigAsync());
@@ -27,7 +28,7 @@ public sealed class SubnetManagerTests : IClassFixture<RealEtcd>
         Assert.Equal("flannel config not found in etcd store. Did you create your config using etcdv3 API?", e.Message);
     }
 
-    [EtcdFact]
+    [RealEtcdFact]
     public async Task GetNetworkConfig_StoredConfig_ParsedWithDefaults()
     {
         await Kv.PutAsync(_prefix + "/config", """{"network":"10.3.0.0/16","Backend":{"Type":"alloc"}}""");
@@ -39,7 +40,7 @@ public sealed class SubnetManagerTests : IClassFixture<RealEtcd>
         Assert.Equal("alloc", config.BackendType);
     }
 
-    [EtcdFact]
+    [RealEtcdFact]
     public async Task GetNetworkConfig_InvalidConfig_ThrowsFlannelsMessage()
     {
         await Kv.PutAsync(_prefix + "/config", """{"Network":"10.3.0.0/16","SubnetLen":31}""");
@@ -49,7 +50,7 @@ public sealed class SubnetManagerTests : IClassFixture<RealEtcd>
         Assert.Equal("SubnetLen must be less than /31", e.Message);
     }
 
-    [EtcdFact]
+    [RealEtcdFact]
     public async Task AcquireLease_WritesFlannelsKeyAndJsonOnA24HourLease()
     {
         NetworkConfig config = Config("10.1.5.0", "10.1.5.0");
@@ -69,7 +70,7 @@ public sealed class SubnetManagerTests : IClassFixture<RealEtcd>
         Assert.NotNull(lease.Expiration);
     }
 
-    [EtcdFact]
+    [RealEtcdFact]
     public async Task AcquireLease_TwoHosts_GetDifferentSubnets()
     {
         NetworkConfig config = Config("10.1.1.0", "10.1.2.0");
@@ -81,7 +82,7 @@ public sealed class SubnetManagerTests : IClassFixture<RealEtcd>
         Assert.Equal(2, (await Kv.GetPrefixAsync(_prefix + "/subnets/")).Kvs.Count);
     }
 
-    [EtcdFact]
+    [RealEtcdFact]
     public async Task AcquireLease_SamePublicIpAgain_ReusesSubnetOnAFreshLease()
     {
         NetworkConfig config = Config("10.1.1.0", "10.1.200.0");
@@ -96,7 +97,7 @@ public sealed class SubnetManagerTests : IClassFixture<RealEtcd>
         Assert.Equal(second.EtcdLeaseId, kv.Lease);
     }
 
-    [EtcdFact]
+    [RealEtcdFact]
     public async Task AcquireLease_SubnetFromOldSubnetEnv_IsReusedWhenFree()
     {
         NetworkConfig config = Config("10.1.1.0", "10.1.200.0");
@@ -108,7 +109,7 @@ public sealed class SubnetManagerTests : IClassFixture<RealEtcd>
         Assert.Equal(previous, lease.Subnet);
     }
 
-    [EtcdFact]
+    [RealEtcdFact]
     public async Task AcquireLease_IncompatibleOldLease_IsDeletedAndReplaced()
     {
         await Kv.PutAsync(_prefix + "/subnets/10.9.0.0-24", """{"PublicIP":"10.0.0.1","PublicIPv6":null}""");
@@ -121,7 +122,7 @@ public sealed class SubnetManagerTests : IClassFixture<RealEtcd>
         Assert.Equal(_prefix + "/subnets/10.1.1.0-24", kv.KeyString);
     }
 
-    [EtcdFact]
+    [RealEtcdFact]
     public async Task AcquireLease_ReservationOfAnotherHost_IsSkipped()
     {
         await Kv.PutAsync(_prefix + "/subnets/10.1.1.0-24", """{"PublicIP":"10.0.0.50","PublicIPv6":null}""");
@@ -135,7 +136,7 @@ public sealed class SubnetManagerTests : IClassFixture<RealEtcd>
         Assert.Contains("10.0.0.50", reservation.ValueString, StringComparison.Ordinal);
     }
 
-    [EtcdFact]
+    [RealEtcdFact]
     public async Task AcquireLease_OwnReservation_IsUsedAndStaysWithoutLease()
     {
         await Kv.PutAsync(_prefix + "/subnets/10.1.9.0-24", """{"PublicIP":"10.0.0.1","PublicIPv6":null}""");
@@ -150,7 +151,7 @@ public sealed class SubnetManagerTests : IClassFixture<RealEtcd>
         Assert.Equal("""{"PublicIP":"10.0.0.1","PublicIPv6":null,"BackendType":"host-gw"}""", kv.ValueString);
     }
 
-    [EtcdFact]
+    [RealEtcdFact]
     public async Task AcquireLease_AllSubnetsTaken_ThrowsOutOfSubnets()
     {
         NetworkConfig config = Config("10.1.1.0", "10.1.2.0");
@@ -163,7 +164,7 @@ public sealed class SubnetManagerTests : IClassFixture<RealEtcd>
         Assert.Equal("out of subnets", e.Message);
     }
 
-    [EtcdFact]
+    [RealEtcdFact]
     public async Task RenewLease_MovesKeyToAFreshLease()
     {
         NetworkConfig config = Config("10.1.1.0", "10.1.1.0");
@@ -177,7 +178,7 @@ public sealed class SubnetManagerTests : IClassFixture<RealEtcd>
         Assert.Equal(renewed.EtcdLeaseId, (await Kv.GetAsync(_prefix + "/subnets/10.1.1.0-24")).Kv!.Lease);
     }
 
-    [EtcdFact]
+    [RealEtcdFact]
     public async Task WatchLeases_PeerAppearsExpiresAndIsDeleted()
     {
         NetworkConfig config = Config("10.1.1.0", "10.1.200.0");
@@ -215,7 +216,7 @@ public sealed class SubnetManagerTests : IClassFixture<RealEtcd>
         Assert.Equal(own.Subnet, deleted.Lease.Subnet);
     }
 
-    [EtcdFact]
+    [RealEtcdFact]
     public async Task WatchLeases_HistoryCompactedBeforeWatch_RelistsWithASnapshot()
     {
         NetworkConfig config = Config("10.1.1.0", "10.1.200.0");

@@ -1,46 +1,20 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using Platform.Etcd.Client;
 using Platform.Testing;
 
 namespace Platform.Flannel.IntegrationTests.Infrastructure;
 
-/// <summary>A fact that needs the real etcd 3.4; skipped with the reason when it is missing and cannot be installed.</summary>
-public sealed class EtcdFactAttribute : FactAttribute
-{
-    public EtcdFactAttribute()
-    {
-        if (!File.Exists(RealEtcd.BinaryPath) && !Environment.IsPrivilegedProcess)
-        {
-            Skip = $"needs {RealEtcd.BinaryPath} (Debian package etcd-server; `./platform test` installs it when run as root)";
-        }
-    }
-}
-
 /// <summary>
-/// One real etcd 3.4 (Debian's etcd-server) per test class, on claimed free ports in a fresh
-/// directory, ready once it logs "ready to serve client requests"; killed by PID on dispose.
-/// Tests isolate themselves with their own key prefix.
+/// One real etcd 3.4 (Debian's etcd-server) per test class, run by <see cref="EtcdMember"/>, with a
+/// client shared by the class. Tests isolate themselves with their own key prefix.
 /// </summary>
+[SuppressMessage("Reliability", "CA1001", Justification = "xunit disposes class fixtures through IAsyncLifetime.DisposeAsync")]
 public sealed class RealEtcd : IAsyncLifetime
 {
-    public const string BinaryPath = "/usr/bin/etcd";
-
-    private readonly TestDirectory _directory = TestDirectory.Create("flannel-etcd");
-    private readonly ConcurrentQueue<string> _log = new();
-    private readonly int _clientPort;
-    private readonly int _peerPort;
-    private Process? _process;
+    private readonly EtcdMember _member = new(EtcdMember.RealEtcdPath, "flannel-etcd");
     private IEtcdClient? _client;
 
-    public RealEtcd()
-    {
-        int[] ports = FreePorts.Next(2);
-        _clientPort = ports[0];
-        _peerPort = ports[1];
-    }
-
-    public string ClientUrl => $"http://127.0.0.1:{_clientPort}";
+    public string ClientUrl => _member.ClientUrl;
 
     /// <summary>A client shared by the class; tests that need their own call <see cref="NewClient"/>.</summary>
     public IEtcdClient Client => _client ?? throw new InvalidOperationException("etcd is not started");
@@ -49,53 +23,13 @@ public sealed class RealEtcd : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        if (!File.Exists(BinaryPath))
+        if (!File.Exists(EtcdMember.RealEtcdPath))
         {
             // The facts skip; nothing to start.
             return;
         }
 
-        string peer = $"http://127.0.0.1:{_peerPort}";
-        var start = new ProcessStartInfo(BinaryPath)
-        {
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-            UseShellExecute = false,
-        };
-        foreach (string argument in new[]
-        {
-            "--name", "default", "--data-dir", _directory.Combine("data"),
-            "--listen-client-urls", ClientUrl, "--advertise-client-urls", ClientUrl,
-            "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-            "--initial-cluster", $"default={peer}",
-        })
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var process = new Process { StartInfo = start, EnableRaisingEvents = true };
-        DataReceivedEventHandler onLine = (_, line) =>
-        {
-            if (line.Data is null)
-            {
-                return;
-            }
-
-            _log.Enqueue(line.Data);
-            if (line.Data.Contains("ready to serve client requests", StringComparison.Ordinal))
-            {
-                ready.TrySetResult();
-            }
-        };
-        process.ErrorDataReceived += onLine;
-        process.OutputDataReceived += onLine;
-        process.Exited += (_, _) => ready.TrySetException(new InvalidOperationException("etcd exited early:\n" + string.Join('\n', _log)));
-        _process = process;
-        process.Start();
-        process.BeginErrorReadLine();
-        process.BeginOutputReadLine();
-        await ready.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        await _member.StartAsync();
         _client = NewClient();
     }
 
@@ -107,21 +41,10 @@ public sealed class RealEtcd : IAsyncLifetime
             {
                 await _client.DisposeAsync();
             }
-
-            if (_process is not null)
-            {
-                if (!_process.HasExited)
-                {
-                    _process.Kill(entireProcessTree: true);
-                }
-
-                await _process.WaitForExitAsync();
-                _process.Dispose();
-            }
         }
         finally
         {
-            _directory.Dispose();
+            await _member.DisposeAsync();
         }
     }
 }
