@@ -38,6 +38,21 @@ public sealed class EtcdMember : IAsyncDisposable
 
     public string ClientUrl { get; }
 
+    /// <summary>The member's peer URL (what --initial-cluster names).</summary>
+    public string PeerUrl => $"http://127.0.0.1:{_peerPort}";
+
+    /// <summary>The --data-dir (created by the process, or by <see cref="Prepare"/>).</summary>
+    public string DataDir => _directory.Combine("data");
+
+    /// <summary>Environment variables for the process (e.g. ETCD_* flags).</summary>
+    public IReadOnlyDictionary<string, string>? Environment { get; init; }
+
+    /// <summary>
+    /// Runs before the first start with the data dir and the peer URL, e.g. to restore a snapshot
+    /// into the data dir with <c>etcdctl snapshot restore</c>.
+    /// </summary>
+    public Func<string, string, Task>? Prepare { get; init; }
+
     /// <summary>Everything the process wrote so far, for failure messages.</summary>
     public string Log => string.Join('\n', _log);
 
@@ -61,9 +76,19 @@ public sealed class EtcdMember : IAsyncDisposable
             RedirectStandardOutput = true,
             UseShellExecute = false,
         };
+        if (Prepare is not null && !Directory.Exists(DataDir))
+        {
+            await Prepare(DataDir, peer);
+        }
+
+        foreach ((string key, string value) in Environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[key] = value;
+        }
+
         foreach (string argument in new[]
         {
-            "--name", "default", "--data-dir", _directory.Combine("data"),
+            "--name", "default", "--data-dir", DataDir,
             "--listen-client-urls", ClientUrl, "--advertise-client-urls", ClientUrl,
             "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
             "--initial-cluster", $"default={peer}",

@@ -35,7 +35,10 @@ public sealed class TestDirectory : IDisposable
         }
 
         // Tests may leave read-only files behind (e.g. a rendered image tree); make them deletable.
-        foreach (string file in Directory.EnumerateFiles(Path, "*", SearchOption.AllDirectories))
+        // Symbolic links are skipped: following one (chmod, or recursing into a linked directory)
+        // would change files outside the test directory, e.g. under /etc.
+        var options = new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.ReparsePoint, IgnoreInaccessible = true };
+        foreach (string file in Directory.EnumerateFiles(Path, "*", options))
         {
             File.SetAttributes(file, FileAttributes.Normal);
         }

@@ -45,6 +45,26 @@ public class InfrastructureTests
     }
 
     [Fact]
+    public void TestDirectory_Dispose_LeavesSymlinkTargetsOutsideAlone()
+    {
+        using TestDirectory outside = TestDirectory.Create("outside");
+        string target = outside.Combine("keep.txt");
+        File.WriteAllText(target, "x");
+        File.SetAttributes(target, FileAttributes.ReadOnly);
+        string path;
+        using (TestDirectory dir = TestDirectory.Create("links"))
+        {
+            path = dir.Path;
+            File.CreateSymbolicLink(dir.Combine("file-link"), target);
+            Directory.CreateSymbolicLink(dir.Combine("dir-link"), outside.Path);
+        }
+
+        Assert.False(Directory.Exists(path));
+        Assert.True(File.Exists(target));
+        Assert.Equal(FileAttributes.ReadOnly, File.GetAttributes(target) & FileAttributes.ReadOnly);
+    }
+
+    [Fact]
     public void RootFact_SkipReason_DependsOnPrivilege()
     {
         var fact = new RootFactAttribute("creates network namespaces");

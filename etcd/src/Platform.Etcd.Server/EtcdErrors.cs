@@ -85,6 +85,14 @@ internal static class EtcdErrors
 
     public static EtcdException Timeout => new(EtcdErrorCode.Unavailable, "etcdserver: request timed out");
 
+    public static EtcdException TimeoutDueToLeaderFail => new(EtcdErrorCode.Unavailable, "etcdserver: request timed out, possibly due to previous leader failure");
+
+    public static EtcdException LeaderChanged => new(EtcdErrorCode.Unavailable, "etcdserver: leader changed");
+
+    public static EtcdException MemberRemoved => new(EtcdErrorCode.Unavailable, "etcdserver: the member has been permanently removed from the cluster");
+
+    public static EtcdException UnhealthyCluster => new(EtcdErrorCode.Unavailable, "etcdserver: unhealthy cluster");
+
     public static EtcdException BadLeaderTransferee => new(EtcdErrorCode.FailedPrecondition, "etcdserver: bad leader transferee");
 
     public static EtcdException NotSupportedForLearner => new(EtcdErrorCode.Unavailable, "etcdserver: rpc not supported for learner");

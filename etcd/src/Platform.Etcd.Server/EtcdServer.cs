@@ -96,7 +96,7 @@ internal sealed partial class EtcdServer : IEtcdServer
 
         // Until the recovered log is applied (and, alone, we lead), requests would wait anyway.
         await WaitReadyAsync(cancellationToken).ConfigureAwait(false);
-        await StartBackgroundLoopsAsync().ConfigureAwait(false);
+        await StartBackgroundLoopsAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync()

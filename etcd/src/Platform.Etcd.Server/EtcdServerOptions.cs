@@ -3,6 +3,9 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Platform.Etcd.Server;
 
+/// <summary>A running cluster a new member joins: its id and members (what its peers serve on <c>/members</c>).</summary>
+public sealed record ExistingCluster(ulong ClusterId, IReadOnlyList<Platform.Etcd.Api.Member> Members);
+
 /// <summary>
 /// The configuration of one etcd member; defaults are etcd 3.4's (<c>etcd --help</c>). The
 /// executable maps etcd's flags and <c>ETCD_*</c> variables onto it.
@@ -23,13 +26,19 @@ public sealed class EtcdServerOptions
     /// this member alone, at its <see cref="PeerUrls"/> (etcd's default is
     /// <c>default=http://localhost:2380</c>). Ignored on restart.
     /// </summary>
-    public string? InitialCluster { get; init; }
+    public string? InitialCluster { get; set; }
 
     /// <summary><c>--initial-cluster-token</c>: mixed into member ids so clusters bootstrapped alike differ.</summary>
-    public string InitialClusterToken { get; init; } = "etcd-cluster";
+    public string InitialClusterToken { get; set; } = "etcd-cluster";
 
     /// <summary><c>--initial-cluster-state</c>: "new" or "existing" (joining; needs the clustering transport).</summary>
     public string InitialClusterState { get; init; } = "new";
+
+    /// <summary>
+    /// For <c>--initial-cluster-state existing</c>: the running cluster's id and members as one of
+    /// them answered on its peer URL (<c>/members</c>); the executable fetches it before starting.
+    /// </summary>
+    public ExistingCluster? ExistingCluster { get; set; }
 
     /// <summary><c>--listen-client-urls</c>.</summary>
     public IReadOnlyList<string> ClientUrls { get; init; } = ["http://localhost:2379"];
@@ -98,7 +107,7 @@ public sealed class EtcdServerOptions
     public int BcryptCost { get; init; } = 10;
 
     /// <summary>Delivers raft messages to peers; null = none (a single member sends nothing).</summary>
-    public IRaftTransport? Transport { get; init; }
+    public IRaftTransport? Transport { get; set; }
 
     /// <summary>The clock for ticks, leases, TTLs, tokens and compaction schedules.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;

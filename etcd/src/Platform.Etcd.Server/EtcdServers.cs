@@ -3,6 +3,10 @@ namespace Platform.Etcd.Server;
 /// <summary>Starts etcd servers.</summary>
 public static class EtcdServers
 {
+    /// <summary>etcd's member id for <paramref name="peerUrls"/> bootstrapped with <paramref name="clusterToken"/> (the discovery URL when discovering).</summary>
+    public static ulong ComputeMemberId(IEnumerable<string> peerUrls, string clusterToken) =>
+        Membership.MemberIds.ComputeMemberId(peerUrls, clusterToken, null);
+
     /// <summary>
     /// Starts a member: bootstraps a new cluster (a fresh data dir) or restarts from the data dir
     /// (newest usable snapshot, WAL replay above the backend's consistent index), then waits until

@@ -157,6 +157,9 @@ public interface IServerInfo
 
     /// <summary>The cluster version ("3.4.0").</summary>
     public string ClusterVersion { get; }
+
+    /// <summary>Completes, with the reason, when the member stops by itself (removed from the cluster, raft loop failure).</summary>
+    public Task<string> Terminated { get; }
 }
 
 /// <summary>

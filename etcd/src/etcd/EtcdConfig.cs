@@ -3,6 +3,7 @@ using System.Net;
 using Microsoft.Extensions.Logging;
 using Platform.Common.Logging;
 using Platform.Etcd.Grpc;
+using Platform.Etcd.Peer;
 using Platform.Etcd.Server;
 
 namespace Platform.Etcd.Main;
@@ -28,6 +29,15 @@ internal sealed class ConfigException : Exception
 /// <summary>Parsed, validated flags: what the server and the API host need.</summary>
 internal sealed record EtcdConfig(EtcdServerOptions Server, EtcdApiOptions Api, LogLevel LogLevel)
 {
+    /// <summary>The peer listener and transport (<c>--listen-peer-urls</c>, <c>--peer-*</c> TLS flags).</summary>
+    public PeerTransportOptions Peer { get; init; } = new();
+
+    /// <summary><c>--discovery</c>: the etcd v2 discovery URL that gives the initial cluster, or null.</summary>
+    public string? DiscoveryUrl { get; init; }
+
+    /// <summary>The other members' peer URLs from <c>--initial-cluster</c> (asked for the member list when joining).</summary>
+    public IReadOnlyList<string> OtherPeerUrls { get; init; } = [];
+
     // etcd caps the election timeout at 50 s (embed.maxElectionMs).
     private const ulong MaxElectionMs = 50000;
 
@@ -101,19 +111,70 @@ internal sealed record EtcdConfig(EtcdServerOptions Server, EtcdApiOptions Api, 
             throw new ConfigException($"invalid --max-request-bytes {flags.MaxRequestBytes.Value}");
         }
 
+        if (flags.Discovery.Value.Length > 0 && flags.InitialCluster.IsSet)
+        {
+            throw new ConfigException("multiple discovery or bootstrap flags are set. Choose one of \"initial-cluster\", \"discovery\" or \"discovery-srv\"");
+        }
+
         string name = flags.Name.Value;
         string dataDir = flags.DataDir.Value.Length > 0 ? flags.DataDir.Value : $"{name}.etcd";
         string initialCluster = flags.InitialCluster.Value.Length > 0
             ? flags.InitialCluster.Value
             : string.Join(',', advertisePeer.Select(u => $"{name}={u.OriginalString}"));
 
-        // The peer transport (etcd's rafthttp) is not built yet: a member of a larger cluster could
-        // never reach its peers, so say so instead of waiting for an election that cannot happen.
-        string[] initialMembers = initialCluster.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        if (initialMembers.Select(m => m.Split('=')[0]).Distinct(StringComparer.Ordinal).Count() > 1)
+        var initialMembers = new List<(string Name, string Url)>();
+        foreach (string part in initialCluster.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
-            throw new ConfigException($"--initial-cluster {initialCluster} has more than one member; this etcd serves single-member clusters only so far (no peer transport yet)");
+            int eq = part.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0 || eq == part.Length - 1)
+            {
+                throw new ConfigException($"invalid value \"{initialCluster}\" for flag -initial-cluster: missing = in \"{part}\"");
+            }
+
+            initialMembers.Add((part[..eq], part[(eq + 1)..]));
         }
+
+        // etcd's embed config: the local member must be in --initial-cluster with its advertised peer URLs.
+        var advertised = advertisePeer.Select(u => u.OriginalString).Order(StringComparer.Ordinal).ToList();
+        var listed = initialMembers.Where(m => m.Name == name).Select(m => m.Url).Order(StringComparer.Ordinal).ToList();
+        if (listed.Count == 0)
+        {
+            throw new ConfigException($"couldn't find local name \"{name}\" in the initial cluster configuration");
+        }
+
+        if (!listed.Select(NormalizeUrl).SequenceEqual(advertised.Select(NormalizeUrl)))
+        {
+            throw new ConfigException(
+                $"--initial-cluster has {name}={string.Join(",", listed)} but missing from --initial-advertise-peer-urls={string.Join(",", advertisePeer.Select(u => u.OriginalString))} (resolved urls: \"{string.Join(",", listed)}\" != \"{string.Join(",", advertised)}\")");
+        }
+
+        var duplicates = initialMembers.GroupBy(m => NormalizeUrl(m.Url)).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
+        if (duplicates.Count > 0)
+        {
+            throw new ConfigException($"--initial-cluster {initialCluster} has duplicate url {duplicates[0]}");
+        }
+
+        bool peerHttps = listenPeer.Concat(advertisePeer).Any(u => u.Scheme == "https");
+        if (peerHttps && (flags.PeerCertFile.Value.Length == 0 || flags.PeerKeyFile.Value.Length == 0))
+        {
+            throw new ConfigException("TLS key/cert (--peer-cert-file, --peer-key-file) must be provided for peer url with HTTPS scheme");
+        }
+
+        var peer = new PeerTransportOptions
+        {
+            ListenPeerUrls = listenPeer,
+            Tls = flags.PeerCertFile.Value.Length > 0 && flags.PeerKeyFile.Value.Length > 0
+                ? new PeerTlsOptions(
+                    flags.PeerCertFile.Value,
+                    flags.PeerKeyFile.Value,
+                    flags.PeerTrustedCaFile.Value.Length > 0 ? flags.PeerTrustedCaFile.Value : null,
+                    flags.PeerClientCertAuth.Value)
+                : null,
+            LoggerFactory = loggerFactory ?? Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance,
+        };
+
+        // A joining member asks the others (not itself) for the member list.
+        IReadOnlyList<string> otherPeers = [.. initialMembers.Where(m => m.Name != name).Select(m => m.Url)];
 
         var server = new EtcdServerOptions
         {
@@ -127,6 +188,7 @@ internal sealed record EtcdConfig(EtcdServerOptions Server, EtcdApiOptions Api, 
             AdvertiseClientUrls = [.. advertiseClient.Select(u => u.OriginalString)],
             PeerUrls = [.. advertisePeer.Select(u => u.OriginalString)],
             SnapshotCount = (long)Math.Min(flags.SnapshotCount.Value, long.MaxValue),
+            SnapshotCatchUpEntries = (long)Math.Clamp(flags.SnapshotCatchUpEntries.Value, 1UL, long.MaxValue),
             HeartbeatInterval = TimeSpan.FromMilliseconds(tickMs),
             ElectionTimeout = TimeSpan.FromMilliseconds(electionMs),
             QuotaBackendBytes = flags.QuotaBackendBytes.Value,
@@ -159,7 +221,7 @@ internal sealed record EtcdConfig(EtcdServerOptions Server, EtcdApiOptions Api, 
                 : null,
         };
 
-        return new EtcdConfig(server, api, level);
+        return new EtcdConfig(server, api, level) { Peer = peer, OtherPeerUrls = otherPeers, DiscoveryUrl = flags.Discovery.Value.Length > 0 ? flags.Discovery.Value : null };
     }
 
     private static List<Uri> Urls(IReadOnlyList<string> values, string flag)
@@ -215,6 +277,9 @@ internal sealed record EtcdConfig(EtcdServerOptions Server, EtcdApiOptions Api, 
             }
         }
     }
+
+    // etcd compares URLs after parsing: "http://127.0.0.1:2380" and "http://127.0.0.1:2380/" are one.
+    private static string NormalizeUrl(string url) => url.TrimEnd('/');
 
     /// <summary>"127.0.0.1:2379" as etcd prints listener addresses.</summary>
     public static string HostPort(Uri url) => url.Authority.Length > 0 ? url.Authority : url.Port.ToString(CultureInfo.InvariantCulture);

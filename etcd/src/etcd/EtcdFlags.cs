@@ -13,6 +13,7 @@ internal sealed class EtcdFlags
         DataDir = Set.String("data-dir", "", "Path to the data directory. (default \"${name}.etcd\")");
         WalDir = Set.String("wal-dir", "", "Path to the dedicated wal directory.");
         SnapshotCount = Set.UInt64("snapshot-count", 100000, "Number of committed transactions to trigger a snapshot to disk.");
+        SnapshotCatchUpEntries = Set.UInt64("experimental-snapshot-catchup-entries", 5000, "Number of entries for a slow follower to catch up after compacting the raft storage entries.");
         HeartbeatInterval = Set.UInt64("heartbeat-interval", 100, "Time (in milliseconds) of a heartbeat interval.");
         ElectionTimeout = Set.UInt64("election-timeout", 1000, "Time (in milliseconds) for an election to timeout.");
         ListenPeerUrls = Set.StringList("listen-peer-urls", ["http://localhost:2380"], "List of URLs to listen on for peer traffic.");
@@ -27,6 +28,8 @@ internal sealed class EtcdFlags
         InitialAdvertisePeerUrls = Set.StringList("initial-advertise-peer-urls", ["http://localhost:2380"], "List of this member's peer URLs to advertise to the rest of the cluster.");
         AdvertiseClientUrls = Set.StringList("advertise-client-urls", ["http://localhost:2379"], "List of this member's client URLs to advertise to the public.");
         InitialCluster = Set.String("initial-cluster", "", "Initial cluster configuration for bootstrapping. (default \"default=http://localhost:2380\")");
+        Discovery = Set.String("discovery", "", "Discovery URL used to bootstrap the cluster.");
+        DiscoveryFallback = Set.String("discovery-fallback", "proxy", "Expected behavior ('exit' or 'proxy') when discovery services fails. \"proxy\" supports v2 API only.");
         InitialClusterToken = Set.String("initial-cluster-token", "etcd-cluster", "Initial cluster token for the etcd cluster during bootstrap.");
         InitialClusterState = Set.String("initial-cluster-state", "new", "Initial cluster state ('new' or 'existing').");
         EnableV2 = Set.Bool("enable-v2", false, "Accept etcd V2 client requests.");
@@ -69,6 +72,8 @@ internal sealed class EtcdFlags
 
     public Flag<ulong> SnapshotCount { get; }
 
+    public Flag<ulong> SnapshotCatchUpEntries { get; }
+
     public Flag<ulong> HeartbeatInterval { get; }
 
     public Flag<ulong> ElectionTimeout { get; }
@@ -94,6 +99,10 @@ internal sealed class EtcdFlags
     public Flag<IReadOnlyList<string>> AdvertiseClientUrls { get; }
 
     public Flag<string> InitialCluster { get; }
+
+    public Flag<string> Discovery { get; }
+
+    public Flag<string> DiscoveryFallback { get; }
 
     public Flag<string> InitialClusterToken { get; }
 

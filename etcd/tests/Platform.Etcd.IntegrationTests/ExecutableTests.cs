@@ -25,7 +25,7 @@ public sealed class ExecutableTests
         Assert.Contains($"\"value\":\"{B64("v")}\"", range, StringComparison.Ordinal);
         Assert.Equal("{\"health\":\"true\"}", await http.GetStringAsync(new Uri("/health", UriKind.Relative)));
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri("/v2/keys/", UriKind.Relative))).StatusCode);
-        Assert.Contains("serving insecure client requests on 127.0.0.1:", etcd.Process.Output, StringComparison.Ordinal);
+        Assert.Contains("serving insecure client requests on 127.0.0.1:", etcd.Output, StringComparison.Ordinal);
     }
 
     [EtcdctlFact]

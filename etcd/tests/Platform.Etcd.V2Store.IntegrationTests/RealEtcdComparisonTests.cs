@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Platform.Etcd.V2Store.Json;
+using Platform.Testing;
 
 namespace Platform.Etcd.V2Store.IntegrationTests;
 
@@ -77,8 +78,9 @@ public sealed partial class RealEtcdComparisonTests
     [RealEtcdFact]
     public async Task V2Keys_SameRequestSequence_SameAnswersAsRealEtcd()
     {
-        using RealEtcd etcd = await RealEtcd.StartAsync(nameof(V2Keys_SameRequestSequence_SameAnswersAsRealEtcd));
-        using var http = new HttpClient { BaseAddress = etcd.ClientUrl, Timeout = TimeSpan.FromSeconds(30) };
+        await using var etcd = new EtcdMember(EtcdMember.RealEtcdPath, nameof(V2Keys_SameRequestSequence_SameAnswersAsRealEtcd), "--enable-v2");
+        await etcd.StartAsync();
+        using var http = new HttpClient { BaseAddress = new Uri(etcd.ClientUrl), Timeout = TimeSpan.FromSeconds(30) };
         IV2Store store = V2Stores.Create("/0", KeysPrefix);
         DateTimeOffset now = DateTimeOffset.UtcNow;
         var realIndexes = new Dictionary<int, string>();

@@ -5,6 +5,7 @@ using Platform.Common.Hosting;
 using Platform.Etcd.Client;
 using Platform.Flannel.Backends;
 using Platform.Flannel.Config;
+using Platform.Flannel.IpMasq;
 using Platform.Flannel.Subnets;
 
 namespace Platform.Flannel.Daemon;
@@ -86,9 +87,9 @@ internal sealed class FlanneldRunner
         IBackend backend;
         try
         {
-            backend = BackendRegistry.Create(config.BackendType, iface);
+            backend = BackendRegistry.Create(config.BackendType, new BackendContext(iface) { Logger = _log });
         }
-        catch (NotSupportedException e)
+        catch (Exception e) when (e is NotSupportedException or BackendException)
         {
             _log.LogError("Error fetching backend: {Error}", e.Message);
             return 1;
@@ -96,7 +97,17 @@ internal sealed class FlanneldRunner
 
         await using (backend)
         {
-            BackendRegistration registration = await backend.RegisterNetworkAsync(config, stop);
+            BackendRegistration registration;
+            try
+            {
+                registration = await backend.RegisterNetworkAsync(config, stop);
+            }
+            catch (Exception e) when (e is BackendException or Platform.Linux.LinuxException)
+            {
+                _log.LogError("Error registering network: {Error}", e.Message);
+                return 1;
+            }
+
             var attrs = new LeaseAttrs { PublicIP = iface.PublicIP, BackendType = registration.BackendType, BackendData = registration.BackendData };
             Ip4Net? previous = SubnetFile.ReadSubnet(_flags.SubnetFilePath.Value);
             SubnetLease lease;
@@ -111,8 +122,20 @@ internal sealed class FlanneldRunner
             }
 
             _log.LogInformation("Acquired lease {Subnet} (expires {Expiration})", lease.Subnet.ToString(), lease.Expiration?.ToString("O") ?? "never: reservation");
+            // --ip-masq / --iptables-forward-rules (TrafficRules.cs); removed when this scope ends.
+            ITrafficManager? traffic;
+            try
+            {
+                traffic = await TrafficRules.StartAsync(_flags, config.Network, lease.Subnet, _log, stop);
+            }
+            catch (IptablesException e)
+            {
+                _log.LogError("Failed to setup masq rules, {Error}", e.Message);
+                return 1;
+            }
+
+            await using ITrafficManager? trafficScope = traffic;
             SubnetFile.Write(_flags.SubnetFilePath.Value, config.Network, lease.Subnet, registration.Mtu, _flags.IpMasq.Value);
-            _ready = true;
             _log.LogInformation("Wrote subnet file to {Path}", _flags.SubnetFilePath.Value);
             _log.LogInformation("Running backend.");
 
@@ -194,6 +217,13 @@ internal sealed class FlanneldRunner
             }
 
             await backend.HandleLeasesAsync(batch, own, stop);
+
+            // Ready once subnet.env is written (before the watch starts) AND the first snapshot's routes are in place.
+            if (!_ready)
+            {
+                _ready = true;
+                _log.LogInformation("Routes to {Count} peers programmed; ready", batch.Events.Count(e => e.Lease.Subnet != own.Subnet));
+            }
             if (ownGone)
             {
                 return true;
@@ -225,7 +255,7 @@ internal sealed class FlanneldRunner
         WebApplicationBuilder builder = DaemonHost.CreateBuilder(new DaemonOptions { Name = "flanneld", Urls = [url], LogLevel = _level });
         WebApplication app = builder.Build();
         app.MapGet("/healthz", () => Results.Text("flanneld is running\n"));
-        app.MapGet("/readyz", () => _ready ? Results.Text("ok\n") : Results.Text("subnet.env not written yet\n", statusCode: StatusCodes.Status503ServiceUnavailable));
+        app.MapGet("/readyz", () => _ready ? Results.Text("ok\n") : Results.Text("subnet.env not written or routes not programmed yet\n", statusCode: StatusCodes.Status503ServiceUnavailable));
         app.MapPlatformHealth();
         app.MapPlatformMetrics();
         await app.StartAsync(stop);

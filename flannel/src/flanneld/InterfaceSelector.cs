@@ -1,9 +1,10 @@
-using System.Globalization;
 using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using System.Text.RegularExpressions;
 using Platform.Flannel.Backends;
+using Platform.Linux;
+using Platform.Linux.Netlink;
 
 namespace Platform.Flannel.Daemon;
 
@@ -93,13 +94,16 @@ internal static class InterfaceSelector
 
     private static int Mtu(string name)
     {
+        // From rtnetlink, not /sys/class/net: sysfs shows the namespace it was mounted in, which is not
+        // ours when flanneld is started inside a network namespace without remounting /sys.
         try
         {
-            return int.Parse(File.ReadAllText($"/sys/class/net/{name}/mtu").Trim(), CultureInfo.InvariantCulture);
+            using IRtNetlink netlink = RtNetlink.Open();
+            return netlink.GetLink(name)?.Mtu ?? 1500;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+        catch (LinuxException)
         {
-            // Ethernet's MTU when sysfs cannot tell.
+            // Ethernet's MTU when the kernel cannot tell.
             return 1500;
         }
     }

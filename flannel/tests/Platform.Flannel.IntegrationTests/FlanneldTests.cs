@@ -40,13 +40,15 @@ public sealed class FlanneldTests : IClassFixture<RealEtcd>, IDisposable
             Assert.Matches(@"^10\.7\.\d+\.0-24$", key);
             string subnetFirstIp = key.Replace(".0-24", ".1/24", StringComparison.Ordinal);
             string mtu = File.ReadAllText("/sys/class/net/lo/mtu").Trim();
-            Assert.Equal($"FLANNEL_NETWORK=10.7.0.0/16\nFLANNEL_SUBNET={subnetFirstIp}\nFLANNEL_MTU={mtu}\nFLANNEL_IPMASQ=true\n", firstSubnetEnv);
+            Assert.Equal($"FLANNEL_NETWORK=10.7.0.0/16\nFLANNEL_SUBNET={subnetFirstIp}\nFLANNEL_MTU={mtu}\nFLANNEL_IPMASQ=false\n", firstSubnetEnv);
             // The alloc backend sets no BackendType (flannel's pkg/backend/alloc).
             Assert.Equal("""{"PublicIP":"10.99.0.1","PublicIPv6":null}""", lease.ValueString);
             Assert.NotEqual(0, lease.Lease);
 
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{healthPort}") };
             Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri("/healthz", UriKind.Relative))).StatusCode);
+            // Ready only once subnet.env is written AND the backend has programmed the first peer snapshot.
+            await flanneld.WaitForLogAsync("programmed; ready", s_timeout);
             Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri("/readyz", UriKind.Relative))).StatusCode);
 
             Assert.Equal(0, await flanneld.TerminateAsync(s_timeout));
@@ -151,7 +153,6 @@ public sealed class FlanneldTests : IClassFixture<RealEtcd>, IDisposable
         "--subnet-file", SubnetEnv,
         "--iface", "127.0.0.1",
         "--public-ip", "10.99.0.1",
-        "--ip-masq",
         "--healthz-ip", "127.0.0.1",
         "--healthz-port", healthPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
     ]);

@@ -20,11 +20,30 @@ internal static class Program
         new ImageRenderCommand(),
         new ImageCatManifestCommand(),
         new ImageVerifyCommand(),
+        new MetadataServiceCommand(),
+        new ApiServiceCommand(),
         new VersionCommand(),
+        new RunCommand(),
+        new PrepareCommand(),
+        new RunPreparedCommand(),
+        new ListCommand(),
+        new StatusCommand(),
+        new EnterCommand(),
+        new StopCommand(),
+        new RmCommand(),
+        new GcCommand(),
+        new CatManifestCommand(),
+        new LogsCommand(),
     ];
 
     public static async Task<int> Main(string[] args)
     {
+        if (args.Length == 2 && args[0] == PodCommandSupport.Stage1Verb)
+        {
+            // A pod's PID 1 (the default stage1), started by `rkt run` in the pod's namespaces.
+            return Platform.Rkt.Stage1.Default.PodInit.Main(args[1]);
+        }
+
         using var cancel = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
         {

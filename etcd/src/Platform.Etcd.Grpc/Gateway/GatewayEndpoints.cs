@@ -134,6 +134,12 @@ internal static class GatewayEndpoints
     {
         WatchService watch = services.GetRequiredService<WatchService>();
         var splitter = new JsonValueSplitter(http.Request.Body);
+        Func<CancellationToken, Task<WatchRequest?>>? receive = await StreamRequestsAsync<WatchRequest>(http, splitter).ConfigureAwait(false);
+        if (receive is null)
+        {
+            return;
+        }
+
         var stream = new StreamWriter(http);
         // A watch may wait long for its first event; the headers go out now (etcd's "created"
         // response comes at once anyway), so clients waiting for them are not held up.
@@ -142,7 +148,7 @@ internal static class GatewayEndpoints
         {
             await watch.RunAsync(
                 CallContexts.FromGateway(http),
-                async ct => await splitter.NextAsync(ct).ConfigureAwait(false) is { } json ? Parse<WatchRequest>(json) : null,
+                receive,
                 stream.WriteAsync,
                 http.RequestAborted).ConfigureAwait(false);
         }
@@ -160,13 +166,19 @@ internal static class GatewayEndpoints
     {
         LeaseService lease = services.GetRequiredService<LeaseService>();
         var splitter = new JsonValueSplitter(http.Request.Body);
+        Func<CancellationToken, Task<LeaseKeepAliveRequest?>>? receive = await StreamRequestsAsync<LeaseKeepAliveRequest>(http, splitter).ConfigureAwait(false);
+        if (receive is null)
+        {
+            return;
+        }
+
         var stream = new StreamWriter(http);
         await stream.StartAsync().ConfigureAwait(false);
         try
         {
             await lease.KeepAliveAsync(
                 CallContexts.FromGateway(http),
-                async ct => await splitter.NextAsync(ct).ConfigureAwait(false) is { } json ? Parse<LeaseKeepAliveRequest>(json) : null,
+                receive,
                 stream.WriteAsync,
                 http.RequestAborted).ConfigureAwait(false);
         }
@@ -220,23 +232,78 @@ internal static class GatewayEndpoints
         }
     }
 
-    /// <summary>An empty body is an empty request, as the gateway's decoder treats io.EOF.</summary>
+    /// <summary>
+    /// The body as etcd 3.4's gateway decodes it (<see cref="JsonPbDecoder"/>): the first JSON value,
+    /// an empty body as an empty request (io.EOF), errors in Go's words.
+    /// </summary>
     private static async Task<TRequest> ReadRequestAsync<TRequest>(HttpContext http)
         where TRequest : IMessage<TRequest>, new()
     {
-        using var reader = new StreamReader(http.Request.Body, Encoding.UTF8);
-        string body = await reader.ReadToEndAsync(http.RequestAborted).ConfigureAwait(false);
-        return string.IsNullOrWhiteSpace(body) ? new TRequest() : Parse<TRequest>(body);
+        using var body = new MemoryStream();
+        await http.Request.Body.CopyToAsync(body, http.RequestAborted).ConfigureAwait(false);
+        return Decode<TRequest>(body.GetBuffer().AsSpan(0, (int)body.Length));
     }
 
-    private static TRequest Parse<TRequest>(string json)
+    /// <summary>
+    /// The requests of a client-streaming call, as grpc-gateway's generated bidi handlers read
+    /// them: the first is decoded before the response starts, and its decode error is the call's
+    /// error (not a gRPC status there: code 2, HTTP 500, a plain error body; then null is
+    /// returned); a later decode error only ends the request stream (the gateway's sender stops
+    /// and half-closes), the responses go on.
+    /// </summary>
+    private static async Task<Func<CancellationToken, Task<TRequest?>>?> StreamRequestsAsync<TRequest>(HttpContext http, JsonValueSplitter splitter)
+        where TRequest : class, IMessage<TRequest>, new()
+    {
+        TRequest? first = null;
+        if (await splitter.NextAsync(http.RequestAborted).ConfigureAwait(false) is { } json)
+        {
+            try
+            {
+                first = JsonPbDecoder.Decode<TRequest>(Encoding.UTF8.GetBytes(json));
+            }
+            catch (GatewayDecodeException e)
+            {
+                await WriteErrorAsync(http, RpcErrors.New(StatusCode.Unknown, e.Message)).ConfigureAwait(false);
+                return null;
+            }
+        }
+
+        bool ended = first is null;
+        return async ct =>
+        {
+            if (first is not null)
+            {
+                TRequest taken = first;
+                first = null;
+                return taken;
+            }
+
+            if (ended || await splitter.NextAsync(ct).ConfigureAwait(false) is not { } next)
+            {
+                ended = true;
+                return null;
+            }
+
+            try
+            {
+                return JsonPbDecoder.Decode<TRequest>(Encoding.UTF8.GetBytes(next));
+            }
+            catch (GatewayDecodeException)
+            {
+                ended = true;
+                return null;
+            }
+        };
+    }
+
+    private static TRequest Decode<TRequest>(ReadOnlySpan<byte> json)
         where TRequest : IMessage<TRequest>, new()
     {
         try
         {
-            return GatewayJson.Parser.Parse<TRequest>(json);
+            return JsonPbDecoder.Decode<TRequest>(json);
         }
-        catch (Exception e) when (e is InvalidProtocolBufferException or InvalidJsonException or FormatException)
+        catch (GatewayDecodeException e)
         {
             throw RpcErrors.New(StatusCode.InvalidArgument, e.Message);
         }

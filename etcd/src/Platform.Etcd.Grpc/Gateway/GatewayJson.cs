@@ -49,7 +49,4 @@ internal static class GatewayJson
 
         return compact.ToString();
     }
-
-    // jsonpb (and so the gateway) refuses fields the message does not have.
-    public static JsonParser Parser { get; } = new(JsonParser.Settings.Default.WithIgnoreUnknownFields(false));
 }

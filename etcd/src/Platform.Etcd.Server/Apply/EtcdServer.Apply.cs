@@ -278,7 +278,9 @@ internal sealed partial class EtcdServer
             }
         }
 
-        return new ApplyResult(new LeaseRevokeResponse(), null);
+        // The revision the revoke was applied at (etcd answers with the revision of its deletes),
+        // not whatever the store reached by the time the caller reads the answer.
+        return new ApplyResult(new LeaseRevokeResponse { Header = new ResponseHeader { Revision = _kv.CurrentRevision } }, null);
     }
 
     private ApplyResult ApplyAlarm(AlarmRequest a)
@@ -348,6 +350,11 @@ internal sealed partial class EtcdServer
             _confState = _node.ApplyConfChange(cc);
             _membership.Apply(cc);
             result = new ApplyResult(new EmptyResponse(), null);
+            if (cc.Type == ConfChangeType.ConfChangeRemoveNode && cc.NodeId == _membership.LocalId)
+            {
+                MarkRemoved("the member has been permanently removed from the cluster");
+            }
+
             _logger.LogInformation("etcdserver: applied conf change {Type} {NodeId:x} at index {Index}", cc.Type, cc.NodeId, e.Index);
         }
         catch (EtcdException error)
@@ -363,7 +370,11 @@ internal sealed partial class EtcdServer
         }
     }
 
-    /// <summary>A snapshot from the leader: recovers the v2 store and membership (the backend is not shipped yet).</summary>
+    /// <summary>
+    /// A snapshot from the leader: recovers the v2 store and membership from its data and swaps in
+    /// the backend that came with it (at or beyond the snapshot's index: entries after the
+    /// snapshot up to the backend's consistent index then skip their v3 effects, as on restart).
+    /// </summary>
     private void ApplySnapshot(Snapshot snapshot)
     {
         SnapshotData data = SnapshotData.Parser.ParseFrom(snapshot.Data);
@@ -371,7 +382,15 @@ internal sealed partial class EtcdServer
         _membership.Restore(data);
         _confState = snapshot.Metadata.ConfState.Clone();
         _snapshotIndex = snapshot.Metadata.Index;
-        _logger.LogWarning("etcdserver: installed raft snapshot at {Index}; receiving the v3 backend is not implemented yet", snapshot.Metadata.Index);
+        ReplaceBackend(snapshot.Metadata.Index);
+        _appliedTerm = snapshot.Metadata.Term;
+        _appliedWaiter.Advance(snapshot.Metadata.Index);
+        ServerMetrics.ProposalsApplied.IncTo(snapshot.Metadata.Index);
+        _logger.LogInformation("etcdserver: applied snapshot at index {Index} (term {Term})", snapshot.Metadata.Index, snapshot.Metadata.Term);
+        if (_membership.IsRemoved(_membership.LocalId))
+        {
+            MarkRemoved("the member has been permanently removed from the cluster");
+        }
     }
 
     /// <summary>

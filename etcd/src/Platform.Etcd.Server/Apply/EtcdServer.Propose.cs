@@ -62,7 +62,12 @@ internal sealed partial class EtcdServer
         {
             _waits.Cancel(id);
             ServerMetrics.ProposalsFailed.Inc();
-            throw EtcdErrors.Timeout;
+
+            // etcd's parseProposeCtxErr: a leader change during the wait is the likely cause.
+            long changed = Volatile.Read(ref _leaderChangedAt);
+            throw changed != 0 && _time.GetElapsedTime(changed) < _options.EffectiveRequestTimeout + _options.ElectionTimeout
+                ? EtcdErrors.TimeoutDueToLeaderFail
+                : EtcdErrors.Timeout;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -102,6 +107,11 @@ internal sealed partial class EtcdServer
     private void ThrowIfUnavailable()
     {
         ThrowIfStopped();
+        if (_removedReason is not null && _loopStopped.Task.IsCompleted)
+        {
+            throw EtcdErrors.Stopped;
+        }
+
         if (_loopFault is not null)
         {
             throw new EtcdException("etcdserver: raft loop failed: " + _loopFault.Message, _loopFault);

@@ -203,15 +203,10 @@ internal sealed class AuthStore(EtcdServerOptions options, TimeProvider time)
                 return;
             }
 
-            foreach (string roleName in u.Roles)
+            if (!IsRangePermitted(u, key, rangeEnd, type))
             {
-                if (_roles.TryGetValue(roleName, out Role? role) && role.KeyPermission.Any(p => Grants(p, type) && Covers(p, key, rangeEnd)))
-                {
-                    return;
-                }
+                throw EtcdErrors.PermissionDenied;
             }
-
-            throw EtcdErrors.PermissionDenied;
         }
     }
 
@@ -533,30 +528,96 @@ internal sealed class AuthStore(EtcdServerOptions options, TimeProvider time)
     private static bool Grants(Permission p, Permission.Types.Type wanted) =>
         p.PermType == Permission.Types.Type.Readwrite || p.PermType == wanted;
 
-    /// <summary>Whether permission <paramref name="p"/>'s range contains [key, rangeEnd) ("\0" = unbounded).</summary>
-    private static bool Covers(Permission p, ByteString key, ByteString rangeEnd)
+    /// <summary>
+    /// etcd's range permission check (auth/range_perm_cache.go): the user's permissions of the
+    /// wanted type from all its roles are merged into one set of intervals. A single key is
+    /// permitted when an interval contains it; a range when the intervals overlapping it cover it
+    /// without a gap (so [a, c) is granted by [a, b) in one role and [b, c) in another). A
+    /// permission without range end is the point [key, key+"\0"); a range end "\0" is unbounded.
+    /// </summary>
+    private bool IsRangePermitted(User user, ByteString key, ByteString rangeEnd, Permission.Types.Type type)
     {
-        if (p.RangeEnd.IsEmpty)
+        var intervals = new List<(byte[] Begin, byte[] End)>();
+        foreach (string roleName in user.Roles)
         {
-            return rangeEnd.IsEmpty && p.Key.Equals(key);
+            if (!_roles.TryGetValue(roleName, out Role? role))
+            {
+                continue;
+            }
+
+            foreach (Permission p in role.KeyPermission)
+            {
+                if (Grants(p, type))
+                {
+                    intervals.Add(ToInterval(p.Key, p.RangeEnd));
+                }
+            }
         }
 
-        bool permUnbounded = p.RangeEnd.Span is [0];
-        if (key.Span.SequenceCompareTo(p.Key.Span) < 0)
-        {
-            return false;
-        }
-
+        (byte[] Begin, byte[] End) wanted = ToInterval(key, rangeEnd);
         if (rangeEnd.IsEmpty)
         {
-            return permUnbounded || key.Span.SequenceCompareTo(p.RangeEnd.Span) < 0;
+            return intervals.Any(iv => Overlaps(wanted, iv));
         }
 
-        if (rangeEnd.Span is [0])
+        // adt.IntervalTree.Contains: the overlapping intervals in begin order must be contiguous
+        // and reach from the wanted begin to the wanted end.
+        byte[]? minBegin = null;
+        byte[] maxEnd = [];
+        foreach ((byte[] begin, byte[] end) in intervals.Where(iv => Overlaps(iv, wanted)).OrderBy(iv => iv.Begin, AffineComparer.Instance))
         {
-            return permUnbounded;
+            if (minBegin is null)
+            {
+                minBegin = begin;
+                maxEnd = end;
+                continue;
+            }
+
+            if (Affine(maxEnd, begin) < 0)
+            {
+                return false;
+            }
+
+            if (Affine(end, maxEnd) > 0)
+            {
+                maxEnd = end;
+            }
         }
 
-        return permUnbounded || rangeEnd.Span.SequenceCompareTo(p.RangeEnd.Span) <= 0;
+        return minBegin is not null && Affine(maxEnd, wanted.End) >= 0 && Affine(minBegin, wanted.Begin) <= 0;
+    }
+
+    /// <summary>etcd's interval of a permission or request: a point without range end, unbounded ("" = +∞) for "\0".</summary>
+    private static (byte[] Begin, byte[] End) ToInterval(ByteString key, ByteString rangeEnd)
+    {
+        byte[] begin = key.ToByteArray();
+        if (rangeEnd.IsEmpty)
+        {
+            return (begin, [.. begin, 0]);
+        }
+
+        return (begin, rangeEnd.Span is [0] ? [] : rangeEnd.ToByteArray());
+    }
+
+    /// <summary>adt.Interval.Compare == 0: the half-open intervals overlap.</summary>
+    private static bool Overlaps((byte[] Begin, byte[] End) a, (byte[] Begin, byte[] End) b) =>
+        !(Affine(a.Begin, b.Begin) < 0 && Affine(a.End, b.Begin) <= 0) && Affine(a.Begin, b.End) < 0;
+
+    /// <summary>adt's BytesAffineComparable: bytewise, with the empty string as +∞.</summary>
+    private static int Affine(byte[] a, byte[] b)
+    {
+        if (a.Length == 0)
+        {
+            return b.Length == 0 ? 0 : 1;
+        }
+
+        return b.Length == 0 ? -1 : a.AsSpan().SequenceCompareTo(b);
+    }
+
+    private sealed class AffineComparer : IComparer<byte[]>
+    {
+        public static readonly AffineComparer Instance = new();
+
+        public int Compare(byte[]? x, byte[]? y) => Affine(x ?? [], y ?? []);
     }
 }

@@ -42,7 +42,7 @@ internal sealed partial class EtcdServer
         ArgumentNullException.ThrowIfNull(request);
         ApplyResult result = await ProposeAsync(new InternalRaftRequest { LeaseRevoke = request }, context, cancellationToken).ConfigureAwait(false);
         var response = (LeaseRevokeResponse)result.Response!;
-        response.Header = NewHeader();
+        response.Header = NewHeader(response.Header?.Revision ?? 0);
         return response;
     }
 
@@ -50,6 +50,13 @@ internal sealed partial class EtcdServer
     {
         ArgumentNullException.ThrowIfNull(request);
         ThrowIfUnavailable();
+        if (!IsLeader)
+        {
+            // Only the leader's lessor keeps expiry times (etcd forwards keep-alives to it over the peer URL).
+            LeaseKeepAliveResponse forwarded = await ForwardToLeaderAsync(LeaseKeepAliveKind, request, LeaseKeepAliveResponse.Parser, cancellationToken).ConfigureAwait(false);
+            forwarded.Header = NewHeader();
+            return forwarded;
+        }
 
         // A lease granted by an entry not yet applied here would look missing: catch up first.
         await LinearizableReadAsync(cancellationToken).ConfigureAwait(false);
@@ -69,6 +76,13 @@ internal sealed partial class EtcdServer
     public async ValueTask<LeaseTimeToLiveResponse> LeaseTimeToLiveAsync(LeaseTimeToLiveRequest request, RequestContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
+        if (!IsLeader && Leader != 0)
+        {
+            LeaseTimeToLiveResponse forwarded = await ForwardToLeaderAsync(LeaseTimeToLiveKind, request, LeaseTimeToLiveResponse.Parser, cancellationToken).ConfigureAwait(false);
+            forwarded.Header = NewHeader();
+            return forwarded;
+        }
+
         await LinearizableReadAsync(cancellationToken).ConfigureAwait(false);
         var response = new LeaseTimeToLiveResponse { Header = NewHeader(), ID = request.ID, TTL = -1 };
         if (_lessor.TimeToLive(request.ID) is { } info)

@@ -8,7 +8,7 @@ namespace Platform.Etcd.Server;
 internal sealed partial class EtcdServer
 {
     /// <summary>Timers that run once the member serves: lease expiry, v2 SYNC, auto compaction, and publishing our attributes.</summary>
-    private async Task StartBackgroundLoopsAsync()
+    private async Task StartBackgroundLoopsAsync(CancellationToken cancellationToken)
     {
         ServerMetrics.SetQuota(_options.QuotaBackendBytes == 0 ? Storage.Mvcc.MvccOptions.DefaultQuotaBackendBytes : _options.QuotaBackendBytes);
         StartLeaseLoop();
@@ -19,13 +19,11 @@ internal sealed partial class EtcdServer
             () => _kv.CurrentRevision,
             rev => CompactAsync(new CompactionRequest { Revision = rev }, RequestContext.Anonymous, _stopping.Token).AsTask(),
             _options.LoggerFactory.CreateLogger("compactor"));
-        Task publish = PublishAttributesAsync();
-        if (_membership.VoterIds().Count == 1)
-        {
-            // As etcd's ReadyNotify: a member serves once its attributes are published; alone, that
-            // takes one local commit.
-            await publish.ConfigureAwait(false);
-        }
+        // As etcd's ReadyNotify: a member serves once its attributes are published, which takes a
+        // leader and a commit (alone, one local commit). Until then clients would only get errors.
+        using var publishing = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
+        await PublishAttributesAsync(publishing.Token).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
     }
 
     private void StopBackgroundLoops()
@@ -35,27 +33,45 @@ internal sealed partial class EtcdServer
     }
 
     /// <summary>etcd's publish: our name and client URLs go into the member list through raft.</summary>
-    private async Task PublishAttributesAsync()
+    private async Task PublishAttributesAsync(CancellationToken cancellationToken)
     {
-        Api.Member? self = _membership.Get(MemberId);
         var urls = _options.EffectiveAdvertiseClientUrls;
-        if (self is not null && self.Name == _options.Name && self.ClientURLs.SequenceEqual(urls))
-        {
-            return;
-        }
-
         var attributes = new Proto.MemberAttributes { Name = _options.Name };
         attributes.ClientUrls.AddRange(urls);
-        try
+
+        // As etcd's publish: retried until it commits (a member may start before a quorum is up).
+        while (!cancellationToken.IsCancellationRequested)
         {
-            await ProposeAsync(
-                new Proto.InternalRaftRequest { ClusterMemberAttrSet = new Proto.ClusterMemberAttrSetRequest { MemberID = MemberId, MemberAttributes = attributes } },
-                null,
-                _stopping.Token).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is EtcdException or OperationCanceledException)
-        {
-            _logger.LogWarning(e, "etcdserver: publishing member attributes failed");
+            try
+            {
+                await ProposeAsync(
+                    new Proto.InternalRaftRequest { ClusterMemberAttrSet = new Proto.ClusterMemberAttrSetRequest { MemberID = MemberId, MemberAttributes = attributes } },
+                    null,
+                    cancellationToken).ConfigureAwait(false);
+                _logger.LogInformation("etcdserver: published local member to cluster through raft (name {Name}, client URLs {Urls})", _options.Name, string.Join(",", urls));
+                return;
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (EtcdException e)
+            {
+                _logger.LogWarning("etcdserver: publishing member attributes failed ({Error}); retrying", e.Message);
+                if (_removedReason is not null || _loopFault is not null || Volatile.Read(ref _disposed) != 0)
+                {
+                    return;
+                }
+
+                try
+                {
+                    await Task.Delay(_options.HeartbeatInterval * 5, _time, cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
         }
     }
 }

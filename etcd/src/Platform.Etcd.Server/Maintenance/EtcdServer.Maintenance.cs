@@ -71,7 +71,7 @@ internal sealed partial class EtcdServer
     }
 
     /// <summary>
-    /// etcd's Maintenance.Snapshot: a consistent copy of the backend in 32 KiB chunks whose
+    /// etcd's Maintenance.Snapshot: a consistent copy of the backend, as a bbolt file, in 32 KiB chunks whose
     /// remaining_bytes count down to 0, then one more response with remaining_bytes 0 whose blob
     /// is the sha256 of everything sent (what <c>etcdctl snapshot restore</c> verifies).
     /// </summary>
@@ -82,7 +82,8 @@ internal sealed partial class EtcdServer
         string path = Path.Combine(_layout.SnapDir, $"db.snapshot.{Guid.NewGuid():N}");
         try
         {
-            await Task.Run(() => _kv.CopySnapshotTo(path), cancellationToken).ConfigureAwait(false);
+            // etcd's backend format (bbolt), so etcdctl snapshot status/restore and etcd itself read it.
+            await Task.Run(() => Storage.Bolt.BoltBackendFiles.WriteSnapshot(_kv, path), cancellationToken).ConfigureAwait(false);
             using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, SnapshotChunkBytes, FileOptions.SequentialScan);
             await using (stream.ConfigureAwait(false))

@@ -6,6 +6,9 @@ namespace Platform.Etcd.Server;
 
 internal sealed partial class EtcdServer
 {
+    // etcd's HealthInterval: how long peers must have been connected for a reconfiguration.
+    private static readonly TimeSpan s_healthInterval = TimeSpan.FromSeconds(5);
+
     public async ValueTask<MemberAddResponse> MemberAddAsync(MemberAddRequest request, RequestContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -29,7 +32,13 @@ internal sealed partial class EtcdServer
 
         if (!request.IsLearner && !IsReadyToAddVotingMember())
         {
-            throw new EtcdException(EtcdErrorCode.FailedPrecondition, "etcdserver: re-configuration failed due to not enough started members");
+            throw NotEnoughStartedMembers;
+        }
+
+        // etcd 3.4 asks this of learners too: every voter connected for the health interval.
+        if (!IsConnectedFully())
+        {
+            throw EtcdErrors.UnhealthyCluster;
         }
 
         ulong id = MemberIds.ComputeMemberId(request.PeerURLs, string.Empty, _time.GetUtcNow());
@@ -52,9 +61,10 @@ internal sealed partial class EtcdServer
     {
         ArgumentNullException.ThrowIfNull(request);
         CheckAdmin(context);
-        if (_membership.Get(request.ID) is null)
+        Member target = _membership.Get(request.ID) ?? throw EtcdErrors.MemberNotFound;
+        if (!target.IsLearner)
         {
-            throw _membership.IsRemoved(request.ID) ? EtcdErrors.MemberNotFound : EtcdErrors.MemberNotFound;
+            CheckMayRemoveVoter(request.ID);
         }
 
         await ProposeConfChangeAsync(new ConfChange { Type = ConfChangeType.ConfChangeRemoveNode, NodeId = request.ID }, cancellationToken).ConfigureAwait(false);
@@ -110,7 +120,10 @@ internal sealed partial class EtcdServer
         CheckAdmin(context);
         if (!IsLeader)
         {
-            throw EtcdErrors.NotLeader;
+            // etcd 3.4 forwards a promote to the leader (its peer /members/promote).
+            MemberPromoteResponse forwarded = await ForwardToLeaderAsync(MemberPromoteKind, request, MemberPromoteResponse.Parser, cancellationToken).ConfigureAwait(false);
+            forwarded.Header = ClusterHeader();
+            return forwarded;
         }
 
         Member member = _membership.Get(request.ID) ?? throw EtcdErrors.MemberNotFound;
@@ -163,6 +176,44 @@ internal sealed partial class EtcdServer
         }
 
         return started >= (members / 2) + 1;
+    }
+
+    private static EtcdException NotEnoughStartedMembers => new(EtcdErrorCode.FailedPrecondition, "etcdserver: re-configuration failed due to not enough started members");
+
+    /// <summary>etcd's isConnectedFullySince: every other voter's stream has worked for the health interval (5 s).</summary>
+    private bool IsConnectedFully()
+    {
+        DateTimeOffset since = _time.GetUtcNow() - s_healthInterval;
+        return _membership.VoterIds().Where(id => id != MemberId).All(id => _transport.ActiveSince(id) is { } t && t <= since);
+    }
+
+    /// <summary>etcd's mayRemoveMember (strict reconfig check): removing a connected voter must leave a connected quorum.</summary>
+    private void CheckMayRemoveVoter(ulong id)
+    {
+        IReadOnlyList<ulong> voters = _membership.VoterIds();
+        if (voters.Count <= 1)
+        {
+            // etcd's IsReadyToRemoveVotingMember: the last voter cannot be removed.
+            if (voters.Count == 1 && voters[0] == id)
+            {
+                throw NotEnoughStartedMembers;
+            }
+
+            return;
+        }
+
+        if (id != MemberId && _transport.ActiveSince(id) is null)
+        {
+            // A member that is down is not part of the active quorum: safe to remove.
+            return;
+        }
+
+        DateTimeOffset since = _time.GetUtcNow() - s_healthInterval;
+        int active = voters.Count(v => v == MemberId || (_transport.ActiveSince(v) is { } t && t <= since));
+        if (active - 1 < 1 + ((voters.Count - 1) / 2))
+        {
+            throw EtcdErrors.UnhealthyCluster;
+        }
     }
 
     // etcd 3.4's ClusterServer.header(): cluster id, member id and raft term, but no revision.

@@ -46,29 +46,17 @@ internal sealed partial class EtcdServer
         {
             (memberId, clusterId) = RestartFromDisk();
         }
+        else if (_options.InitialClusterState == "existing")
+        {
+            (memberId, clusterId) = JoinExistingCluster();
+        }
         else
         {
-            if (_options.InitialClusterState != "new")
-            {
-                throw EtcdErrors.Unimplemented("joining an existing cluster (--initial-cluster-state=existing)");
-            }
-
             (memberId, clusterId, bootstrap) = BootstrapNewCluster();
         }
 
         _ids = new RequestIdGenerator(memberId, _time.GetUtcNow());
-        PersistedServerState state = _stateStore.Load();
-        _backendAppliedIndex = _kv.ConsistentIndex.Index;
-        _lessor = new Lessor(_options, _time);
-        _lessor.Restore(state.Leases, _kv);
-        _auth = new AuthStore(_options, _time);
-        _auth.Restore(state);
-        _alarms = new AlarmStore();
-        _alarms.Restore(state.Alarms);
-        if (_alarms.Has(Api.AlarmType.Nospace) is false && _kv.NoSpaceAlarm)
-        {
-            _kv.DisarmNoSpaceAlarm();
-        }
+        LoadServerState();
 
         var config = new RaftConfig
         {
@@ -93,12 +81,75 @@ internal sealed partial class EtcdServer
             }
         }
 
+        // Status reports the recovered term and commit until raft's first Ready says otherwise.
+        HardState recovered = _raftStorage.InitialState().HardState;
+        _term = recovered.Term;
+        _committedIndex = recovered.Commit;
         _logger.LogInformation(
             "etcdserver: member {MemberId:x} of cluster {ClusterId:x} starting (snapshot index {SnapshotIndex}, backend consistent index {BackendIndex})",
             memberId,
             clusterId,
             _snapshotIndex,
             _backendAppliedIndex);
+    }
+
+    /// <summary>Leases, auth and alarms as the backend holds them (at open, and after a snapshot replaced the backend).</summary>
+    private void LoadServerState()
+    {
+        PersistedServerState state = _stateStore.Load();
+        _backendAppliedIndex = _kv.ConsistentIndex.Index;
+        var lessor = new Lessor(_options, _time);
+        lessor.Restore(state.Leases, _kv);
+        var auth = new AuthStore(_options, _time);
+        auth.Restore(state);
+        var alarms = new AlarmStore();
+        alarms.Restore(state.Alarms);
+        if (alarms.Has(Api.AlarmType.Nospace) is false && _kv.NoSpaceAlarm)
+        {
+            _kv.DisarmNoSpaceAlarm();
+        }
+
+        _lessor = lessor;
+        _auth = auth;
+        _alarms = alarms;
+    }
+
+    /// <summary>
+    /// <c>--initial-cluster-state existing</c> with an empty data dir: the member was added with
+    /// <c>member add</c>; its id is the one the running cluster gave its peer URLs (etcd's
+    /// ValidateClusterAndAssignIDs). It starts with an empty log: the leader sends the log from its
+    /// start, or a snapshot, and the conf changes in it build the member list.
+    /// </summary>
+    private (ulong MemberId, ulong ClusterId) JoinExistingCluster()
+    {
+        ExistingCluster existing = _options.ExistingCluster
+            ?? throw new ArgumentException("--initial-cluster-state existing needs the running cluster's member list (no peer answered)");
+        string initialCluster = string.IsNullOrEmpty(_options.InitialCluster)
+            ? string.Join(',', _options.PeerUrls.Select(u => $"{_options.Name}={u}"))
+            : _options.InitialCluster;
+        var local = MemberIds.ParseInitialCluster(initialCluster);
+        string remote = string.Join(",", existing.Members.Select(m => $"{m.Name}={string.Join(",", m.PeerURLs)}"));
+        if (local.Count != existing.Members.Count)
+        {
+            throw new ArgumentException($"error validating peerURLs {{ClusterID:{existing.ClusterId:x} Members:[{remote}]}}: member count is unequal");
+        }
+
+        foreach (var (name, urls) in local)
+        {
+            if (!existing.Members.Any(m => m.PeerURLs.Order(StringComparer.Ordinal).SequenceEqual(urls.Order(StringComparer.Ordinal))))
+            {
+                throw new ArgumentException($"error validating peerURLs {{ClusterID:{existing.ClusterId:x} Members:[{remote}]}}: unmatched member while checking PeerURLs ({name}={string.Join(",", urls)} is not in the cluster)");
+            }
+        }
+
+        var advertised = _options.PeerUrls.Order(StringComparer.Ordinal).ToList();
+        Api.Member self = existing.Members.FirstOrDefault(m => m.PeerURLs.Order(StringComparer.Ordinal).SequenceEqual(advertised))
+            ?? throw new ArgumentException($"--initial-advertise-peer-urls {string.Join(",", _options.PeerUrls)} match no member of the running cluster ({remote}); add it with `etcdctl member add` first");
+        _membership = new ClusterMembership(self.ID, existing.ClusterId);
+        var metadata = new Metadata { NodeID = self.ID, ClusterID = existing.ClusterId };
+        _wal = WriteAheadLog.Create(_layout.WalDir, metadata.ToByteArray(), logger: _options.LoggerFactory.CreateLogger("wal"));
+        _logger.LogInformation("etcdserver: joining existing cluster {ClusterId:x} as member {MemberId:x}", existing.ClusterId, self.ID);
+        return (self.ID, existing.ClusterId);
     }
 
     private (ulong MemberId, ulong ClusterId) RestartFromDisk()
@@ -124,7 +175,7 @@ internal sealed partial class EtcdServer
             _raftStorage.ApplySnapshot(snapshot);
             _snapshotIndex = snapshot.Metadata.Index;
             _confState = snapshot.Metadata.ConfState.Clone();
-            SnapshotData data = SnapshotData.Parser.ParseFrom(snapshot.Data);
+            SnapshotData data = SnapshotDataFormat.Parse(snapshot.Data);
             _v2.Recover(data.V2Store.Span);
             _membership.Restore(data);
         }

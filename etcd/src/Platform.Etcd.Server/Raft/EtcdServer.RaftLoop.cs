@@ -32,6 +32,7 @@ internal sealed partial class EtcdServer : IRaftMessageSink
     private ulong _committedIndex;
     private long _tickCount;
     private bool _campaignChecked;
+    private long _leaderChangedAt;
 
     /// <summary>Set when the raft loop died (a storage failure): every request fails from then on.</summary>
     private Exception? _loopFault;
@@ -112,6 +113,10 @@ internal sealed partial class EtcdServer : IRaftMessageSink
                 FlushProposals(proposals, proposalIds);
                 IssueReadIndex();
                 ProcessReadys();
+                if (ShouldStopAsRemoved())
+                {
+                    break;
+                }
             }
         }
         catch (Exception e)
@@ -121,9 +126,18 @@ internal sealed partial class EtcdServer : IRaftMessageSink
             _waits.FailAll(new EtcdException("etcdserver: raft loop failed: " + e.Message, e));
             _readBatcher.FailAll(EtcdErrors.Stopped);
             _appliedWaiter.FailAll(EtcdErrors.Stopped);
+            _terminated.TrySetResult("raft loop failed: " + e.Message);
         }
         finally
         {
+            if (_removedReason is not null)
+            {
+                _waits.FailAll(EtcdErrors.Stopped);
+                _readBatcher.FailAll(EtcdErrors.Stopped);
+                _appliedWaiter.FailAll(EtcdErrors.Stopped);
+                _terminated.TrySetResult(_removedReason);
+            }
+
             _loopStopped.TrySetResult();
         }
     }
@@ -318,6 +332,14 @@ internal sealed partial class EtcdServer : IRaftMessageSink
             if (soft.Lead != 0)
             {
                 ServerMetrics.LeaderChanges.Inc();
+            }
+
+            if (previous != 0)
+            {
+                // A read index asked of the old leader may never be answered: fail it now (etcd's
+                // ErrLeaderChanged) rather than let it wait out the request timeout.
+                Volatile.Write(ref _leaderChangedAt, _time.GetTimestamp());
+                _readBatcher.FailAll(EtcdErrors.LeaderChanged);
             }
 
             _logger.LogInformation("etcdserver: raft leader is now {Leader:x} (member {MemberId:x}, state {State})", soft.Lead, _membership.LocalId, soft.RaftState);

@@ -55,11 +55,10 @@ internal sealed partial class MvccStore
             try
             {
                 store.ThrowIfUnusable();
-                if (value is not null)
-                {
-                    store.CheckQuota(key.Length + value.Length + PutOverheadBytes);
-                }
 
+                // No quota check: etcd's quota gates only key-space puts, txns and lease grants;
+                // its own buckets (leases, auth, alarms, members) are always writable, so the
+                // NOSPACE alarm itself and lease revokes persist while it is raised.
                 bool existed = store.TableGet(table, key) is not null;
                 if (value is null && !existed)
                 {

@@ -106,6 +106,8 @@ internal sealed partial class MvccStore : IKvStore
             File.Delete(stale);
         }
 
+        // etcd's backend (a bbolt file, e.g. restored by etcdctl snapshot restore) becomes ours first.
+        Bolt.BoltBackendFiles.ImportIfBolt(path, options, logger);
         LmdbBackend backend = LmdbBackend.Open(path, options);
         var store = new MvccStore(path, options, logger, backend);
         try

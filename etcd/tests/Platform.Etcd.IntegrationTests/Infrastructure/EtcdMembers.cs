@@ -95,18 +95,17 @@ public sealed class InProcessEtcd : IEtcdMember
 
 /// <summary>
 /// An etcd executable (ours, or the real etcd 3.4) as a child process on claimed free ports in a
-/// fresh directory, started with etcd's flags and awaited until it logs "ready to serve client
-/// requests"; killed by PID on dispose.
+/// fresh directory: <see cref="EtcdMember"/> (Platform.Testing) with the description and the
+/// output these tests read; killed by PID on dispose.
 /// </summary>
 public sealed class EtcdProcess : IEtcdMember
 {
-    private readonly TestDirectory _directory;
+    private readonly EtcdMember _member;
 
-    private EtcdProcess(ChildProcess process, TestDirectory directory, Uri clientUrl, string description)
+    private EtcdProcess(EtcdMember member, string description)
     {
-        Process = process;
-        _directory = directory;
-        ClientUrl = clientUrl;
+        _member = member;
+        ClientUrl = new Uri(member.ClientUrl);
         Description = description;
     }
 
@@ -114,61 +113,42 @@ public sealed class EtcdProcess : IEtcdMember
 
     public string Description { get; }
 
-    public string DataDir => _directory.Combine("data");
+    public string DataDir => _member.DataDir;
 
-    internal ChildProcess Process { get; }
+    /// <summary>Everything the process wrote so far.</summary>
+    public string Output => _member.Log;
 
-    public static Task<EtcdProcess> StartOursAsync(string name, IEnumerable<string>? extraArgs = null, IDictionary<string, string>? environment = null) =>
-        StartAsync(Binaries.OurEtcd, "ours (executable)", name, extraArgs, environment);
+    /// <param name="name">A readable prefix of the member's directory.</param>
+    /// <param name="extraArgs">Flags added to the defaults (later flags win).</param>
+    /// <param name="environment">Environment variables for the process.</param>
+    /// <param name="prepare">Runs before the process starts with the data dir (not created yet) and the peer URL, e.g. to restore a snapshot there.</param>
+    public static Task<EtcdProcess> StartOursAsync(string name, IEnumerable<string>? extraArgs = null, IDictionary<string, string>? environment = null, Func<string, string, Task>? prepare = null) =>
+        StartAsync(Binaries.OurEtcd, "ours (executable)", name, extraArgs, environment, prepare);
 
-    public static Task<EtcdProcess> StartRealAsync(string name, IEnumerable<string>? extraArgs = null) =>
-        StartAsync(Binaries.RealEtcd, "real etcd 3.4", name, extraArgs, null);
+    public static Task<EtcdProcess> StartRealAsync(string name, IEnumerable<string>? extraArgs = null, Func<string, string, Task>? prepare = null) =>
+        StartAsync(Binaries.RealEtcd, "real etcd 3.4", name, extraArgs, null, prepare);
 
-    private static async Task<EtcdProcess> StartAsync(string binary, string description, string name, IEnumerable<string>? extraArgs, IDictionary<string, string>? environment)
+    private static async Task<EtcdProcess> StartAsync(string binary, string description, string name, IEnumerable<string>? extraArgs, IDictionary<string, string>? environment, Func<string, string, Task>? prepare)
     {
         Assert.True(File.Exists(binary), $"{binary} is missing (build etcd/src/etcd, or install etcd-server)");
-        int[] ports = FreePorts.Next(2);
-        string client = $"http://127.0.0.1:{ports[0]}";
-        string peer = $"http://127.0.0.1:{ports[1]}";
-        TestDirectory directory = TestDirectory.Create(name);
-        string[] args =
-        [
-            "--name", "default", "--data-dir", directory.Combine("data"),
-            "--listen-client-urls", client, "--advertise-client-urls", client,
-            "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-            "--initial-cluster", $"default={peer}",
-            .. extraArgs ?? [],
-        ];
-        ChildProcess process = ChildProcess.Start(binary, args, environment);
+        var member = new EtcdMember(binary, name, [.. extraArgs ?? []])
+        {
+            Environment = environment is null ? null : new Dictionary<string, string>(environment),
+            Prepare = prepare,
+        };
         try
         {
-            // capnslog (etcd 3.4's default logger) says the first, zap the second.
-            await process.WaitForLineAsync(
-                l => l.Contains("ready to serve client requests", StringComparison.Ordinal) || l.Contains("serving client traffic", StringComparison.Ordinal),
-                TimeSpan.FromSeconds(90));
-            return new EtcdProcess(process, directory, new Uri(client), description);
+            await member.StartAsync();
+            return new EtcdProcess(member, description);
         }
         catch
         {
-            process.Dispose();
-            directory.Dispose();
+            await member.DisposeAsync();
             throw;
         }
     }
 
-    public ValueTask DisposeAsync()
-    {
-        try
-        {
-            Process.Dispose();
-        }
-        finally
-        {
-            _directory.Dispose();
-        }
-
-        return ValueTask.CompletedTask;
-    }
+    public ValueTask DisposeAsync() => _member.DisposeAsync();
 }
 
 /// <summary>etcdctl 3.4 against one member.</summary>

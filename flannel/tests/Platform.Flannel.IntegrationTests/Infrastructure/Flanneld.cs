@@ -27,7 +27,10 @@ internal sealed class Flanneld : IAsyncDisposable
 
     public string Log => string.Join('\n', _log);
 
-    public static Flanneld Start(IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null)
+    /// <param name="arguments">flanneld's command line.</param>
+    /// <param name="environment">Extra environment variables.</param>
+    /// <param name="ns">A network namespace to start it in (the child inherits the starting thread's namespace).</param>
+    public static Flanneld Start(IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null, Platform.Linux.Netns.NetworkNamespace? ns = null)
     {
         var start = new ProcessStartInfo(ExecutablePath)
         {
@@ -40,6 +43,9 @@ internal sealed class Flanneld : IAsyncDisposable
             start.ArgumentList.Add(argument);
         }
 
+        // flanneld installs FLANNEL-FWD rules by default (as flannel does); a test running it in the
+        // root network namespace must not touch the machine's iptables, so it opts in explicitly.
+        start.Environment["FLANNELD_IPTABLES_FORWARD_RULES"] = "false";
         foreach ((string name, string value) in environment ?? new Dictionary<string, string>())
         {
             start.Environment[name] = value;
@@ -56,7 +62,15 @@ internal sealed class Flanneld : IAsyncDisposable
         };
         process.ErrorDataReceived += onLine;
         process.OutputDataReceived += onLine;
-        process.Start();
+        if (ns is null)
+        {
+            process.Start();
+        }
+        else
+        {
+            ns.Run(() => process.Start());
+        }
+
         process.BeginErrorReadLine();
         process.BeginOutputReadLine();
         return flanneld;

@@ -37,6 +37,12 @@ public sealed class FileLock : IDisposable
     public LockMode Mode { get; private set; }
 
     /// <summary>
+    /// The open descriptor holding the lock (pods hand it to stage1 as rkt's <c>RKT_LOCK_FD</c>: a
+    /// child that inherits it keeps the lock held after this process exits).
+    /// </summary>
+    public SafeFileHandle Handle => _handle;
+
+    /// <summary>
     /// Takes the lock, waiting for conflicting holders to release theirs. A missing lock file is
     /// created (mode 0644); a directory must exist.
     /// </summary>

@@ -47,7 +47,17 @@ internal sealed class CommandLine
         List<string> positional;
         try
         {
-            (positional, bool help) = ParseInterspersed(flags, rest);
+            bool help;
+            if (command is IRawArgumentsCommand)
+            {
+                FlagParseResult parsed = flags.Parse(rest, new Dictionary<string, string>());
+                (positional, help) = (parsed.Positional.ToList(), parsed.HelpRequested);
+            }
+            else
+            {
+                (positional, help) = ParseInterspersed(flags, rest);
+            }
+
             if (help)
             {
                 stdout.WriteLine($"Usage: rkt {command.Name} {command.Usage}");

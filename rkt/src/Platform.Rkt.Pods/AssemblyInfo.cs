@@ -1,0 +1,4 @@
+using System.Runtime.Versioning;
+
+// Pods are Linux only: flock, namespaces, mounts, cgroups.
+[assembly: SupportedOSPlatform("linux")]
