@@ -219,8 +219,11 @@ internal sealed class PeerSender : IAsyncDisposable
         var buffer = new ArrayBufferWriter<byte>(64 * 1024);
         ChannelReader<Message> reader = _queue.Reader;
 
-        // An empty first flush sends the request headers, so the peer sees us connected at once.
+        // An empty first flush sends the request headers, so the peer sees us connected at once;
+        // the peer took our handshake, so the stream counts as active from here (etcd's activeSince),
+        // not from the first message (there may be none for long: follower to follower).
         await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+        MarkActive();
         while (true)
         {
             while (buffer.WrittenCount < WriteBatchBytes && reader.TryRead(out Message? message))
@@ -234,12 +237,6 @@ internal sealed class PeerSender : IAsyncDisposable
                 await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
                 PeerMetrics.Sent(_id, buffer.WrittenCount);
                 buffer.ResetWrittenCount();
-                if (Volatile.Read(ref _activeSinceTicks) == 0)
-                {
-                    Volatile.Write(ref _activeSinceTicks, DateTimeOffset.UtcNow.Ticks);
-                    _transport.Logger.LogInformation("rafthttp: established a stream to peer {Peer}", PeerHttp.Hex(_id));
-                }
-
                 continue;
             }
 
@@ -247,6 +244,15 @@ internal sealed class PeerSender : IAsyncDisposable
             {
                 return;
             }
+        }
+    }
+
+    private void MarkActive()
+    {
+        if (Volatile.Read(ref _activeSinceTicks) == 0)
+        {
+            Volatile.Write(ref _activeSinceTicks, DateTimeOffset.UtcNow.Ticks);
+            _transport.Logger.LogInformation("rafthttp: established a stream to peer {Peer}", PeerHttp.Hex(_id));
         }
     }
 

@@ -80,8 +80,13 @@ internal sealed class PeerTransport : IPeerTransport
         }
     }
 
+    /// <remarks>
+    /// Senders start when there is something to send, and a follower sends nothing to the other
+    /// followers: asking starts the stream (as etcd keeps one to every peer), so a follower's health
+    /// check passes once its streams have lived for the check's interval.
+    /// </remarks>
     public DateTimeOffset? ActiveSince(ulong memberId) =>
-        _senders.TryGetValue(memberId, out PeerSender? sender) ? sender.ActiveSince : null;
+        Sink is { } sink && memberId != sink.MemberId ? GetSender(memberId)?.ActiveSince : null;
 
     public async ValueTask<byte[]> RequestAsync(ulong memberId, string kind, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
     {

@@ -184,7 +184,9 @@ internal sealed partial class EtcdServer
     private bool IsConnectedFully()
     {
         DateTimeOffset since = _time.GetUtcNow() - s_healthInterval;
-        return _membership.VoterIds().Where(id => id != MemberId).All(id => _transport.ActiveSince(id) is { } t && t <= since);
+        // Every voter is asked (no short cut): asking is what starts a stream the transport lacks.
+        List<DateTimeOffset?> active = [.. _membership.VoterIds().Where(id => id != MemberId).Select(_transport.ActiveSince)];
+        return active.All(t => t is { } started && started <= since);
     }
 
     /// <summary>etcd's mayRemoveMember (strict reconfig check): removing a connected voter must leave a connected quorum.</summary>
