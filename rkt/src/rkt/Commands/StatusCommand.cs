@@ -26,7 +26,7 @@ internal sealed class StatusCommand : ICommand
     public void DefineFlags(FlagSet flags)
     {
         _wait = flags.String("wait", string.Empty, "wait for the pod to exit (true, or a duration such as 10s)");
-        _waitReady = flags.String("wait-ready", string.Empty, "wait for the pod to be running (true, or a duration)");
+        _waitReady = flags.String("wait-ready", string.Empty, "wait for the pod to be running its apps (true, or a duration)");
         _format = flags.String("format", string.Empty, "choose the output format: json, json-pretty");
         _uuidFile = flags.String("uuid-file", string.Empty, "read the pod UUID from this file");
     }
@@ -42,7 +42,7 @@ internal sealed class StatusCommand : ICommand
             PodEntry pod = store.Find(uuid);
             if (waitReady is { } readyTimeout)
             {
-                pod = await PollAsync(store, pod, p => p.State == PodStates.Running || IsFinal(p.State), readyTimeout, cancellationToken).ConfigureAwait(false)
+                pod = await PollAsync(store, pod, p => (p.State == PodStates.Running && p.StartedAt is not null) || IsFinal(p.State), readyTimeout, cancellationToken).ConfigureAwait(false)
                     ?? throw new PodException($"pod {pod.Uuid} did not become ready within {readyTimeout}");
             }
 
