@@ -105,17 +105,10 @@ internal sealed class TablesServerStateStore(IKvStore kv) : IServerStateStore
             seen.Add(hex);
             if (!current.TryGetValue(hex, out byte[]? old) || !old.AsSpan().SequenceEqual(value))
             {
-                try
-                {
-                    kv.Tables.Put(table, key, value);
-                    current[hex] = value;
-                }
-                catch (MvccException e) when (e.Error == MvccError.NoSpace)
-                {
-                    // The backend applies its quota to table writes too, and refuses them while
-                    // NOSPACE is raised (etcd exempts its buckets). Left for the next save; until
-                    // then a crash loses this entry: the NOSPACE alarm itself, typically.
-                }
+                // Server tables are exempt from the backend quota (as etcd's buckets), so this never
+                // fails with NoSpace: the NOSPACE alarm itself is always saved.
+                kv.Tables.Put(table, key, value);
+                current[hex] = value;
             }
         }
 
