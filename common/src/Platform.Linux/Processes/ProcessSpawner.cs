@@ -96,6 +96,20 @@ public static unsafe class ProcessSpawner
         }
     }
 
+    /// <summary>
+    /// Makes this process a child subreaper (PR_SET_CHILD_SUBREAPER): orphaned descendants are re-parented
+    /// to it instead of to PID 1, so it can reap them with <see cref="WaitAny"/>. The way for a .NET
+    /// process to act as a namespace's init, which it must not be itself: a .NET PID 1 reaps every child
+    /// in the runtime's own SIGCHLD handler once any SIGCHLD handling is set up, racing its own waitpid.
+    /// </summary>
+    public static void SetChildSubreaper()
+    {
+        if (Sys.Prctl(Sys.PrSetChildSubreaper, 1, 0, 0, 0) != 0)
+        {
+            throw new LinuxException("prctl(PR_SET_CHILD_SUBREAPER)", Sys.LastError);
+        }
+    }
+
     /// <summary>A pipe; both ends close-on-exec.</summary>
     public static (int Read, int Write) CreatePipe()
     {

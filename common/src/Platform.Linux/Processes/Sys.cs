@@ -21,6 +21,7 @@ internal static unsafe partial class Sys
     public const int PosixSpawnSetSid = 0x80;
 
     public const int PrSetPdeathsig = 1;
+    public const int PrSetChildSubreaper = 36;
     public const int PrSetKeepCaps = 8;
     public const int PrCapbsetDrop = 24;
     public const int PrSetNoNewPrivs = 38;

@@ -1,0 +1,4 @@
+using System.Runtime.Versioning;
+
+// Machines are Linux namespaces.
+[assembly: SupportedOSPlatform("linux")]

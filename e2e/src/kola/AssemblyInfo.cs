@@ -1,0 +1,4 @@
+using System.Runtime.Versioning;
+
+// kola drives Linux namespaces.
+[assembly: SupportedOSPlatform("linux")]
