@@ -53,8 +53,9 @@ internal static class Program
         var spawn = new Command("spawn", "boot machines and leave them to you") { count, userData, keep, name, platform, stateRoot, bin };
         spawn.SetAction((result, ct) => SpawnAsync(result.GetValue(count), result.GetValue(userData), Options(result.GetValue(bin)!, result.GetValue(stateRoot)!, result.GetValue(name), result.GetValue(keep)), ct));
 
-        var up = new Command("up", "boot a 3-machine netns cluster (etcd, flannel, a pod on each machine via rkt), verify pods reach each other across machines, print the endpoints") { stateRoot, bin };
-        up.SetAction((result, ct) => UpAsync(Options(result.GetValue(bin)!, result.GetValue(stateRoot)!, UpFlight, keep: true), ct));
+        var upName = new Option<string>("--name") { Description = "the flight's name (namespaces kola-NAME-*); an existing flight of that name is replaced", DefaultValueFactory = _ => UpFlight };
+        var up = new Command("up", "boot a 3-machine netns cluster (etcd, flannel, a pod on each machine via rkt), verify pods reach each other across machines, print the endpoints") { upName, stateRoot, bin };
+        up.SetAction((result, ct) => UpAsync(Options(result.GetValue(bin)!, result.GetValue(stateRoot)!, result.GetValue(upName), keep: true), ct));
 
         var flight = new Argument<string>("flight") { Description = "the flight to remove", DefaultValueFactory = _ => UpFlight, Arity = ArgumentArity.ZeroOrOne };
         var down = new Command("down", "remove every namespace, link, mount, process and file of a kept flight") { flight, stateRoot };
@@ -214,7 +215,7 @@ internal static class Program
             }
 
             Console.WriteLine();
-            Console.WriteLine("remove everything with: ./platform down");
+            Console.WriteLine(options.FlightName == UpFlight ? "remove everything with: ./platform down" : $"remove everything with: kola down {options.FlightName}");
         }
 
         return 0;

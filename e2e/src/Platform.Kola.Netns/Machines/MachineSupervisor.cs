@@ -110,6 +110,7 @@ internal static class MachineSupervisor
             BaseEnvironment = [.. NetnsMachine.MachineEnvironment().Select(kv => $"{kv.Key}={kv.Value}")],
             JournalPath = "/var/log/journal.txt",
             Hostname = hostname,
+            HostnameSource = () => Environment.MachineName,
         });
         var reaper = new Thread(manager.RunReaper) { IsBackground = true, Name = "kola reaper" };
         reaper.Start();
@@ -134,6 +135,11 @@ internal static class MachineSupervisor
                 catch (UnitException e)
                 {
                     Console.WriteLine($"[FAILED] {e.Message}");
+                }
+                catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+                {
+                    Console.WriteLine($"kola: {hostname} powering off while booting");
+                    return 0;
                 }
 
                 await File.WriteAllTextAsync(BootedMarker, clock.ElapsedMilliseconds.ToString(CultureInfo.InvariantCulture), CancellationToken.None).ConfigureAwait(false);
@@ -167,6 +173,10 @@ internal static class MachineSupervisor
         catch (UnitException e)
         {
             Console.WriteLine($"[FAILED] {e.Message}");
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            Console.WriteLine($"kola: stopped waiting for {unit}: powering off");
         }
     }
 
