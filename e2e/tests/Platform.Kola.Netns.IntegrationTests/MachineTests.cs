@@ -30,6 +30,9 @@ public sealed class MachineTests
                 Assert.Contains($"inet {m.PrivateIP}/16", await MustAsync(m, "ip -4 -o addr show eth0", ct));
                 Assert.Contains("kola-init", await MustAsync(m, "tr '\\0' ' ' < /proc/1/cmdline", ct));
                 Assert.Contains(NetnsPlatform.SupervisorVerb, await MustAsync(m, "tr '\\0' ' ' < /proc/2/cmdline", ct));
+                // Its own cgroup, where the supervisor and everything it starts live.
+                Assert.Contains($"/kola-{flightName}-m1", await MustAsync(m, "cat /proc/2/cgroup", ct));
+
                 // Its own PID namespace: a handful of processes, not the host's.
                 int processes = int.Parse(await MustAsync(m, "ls /proc | grep -c '^[0-9]'", ct), System.Globalization.CultureInfo.InvariantCulture);
                 Assert.InRange(processes, 2, 20);
@@ -67,6 +70,7 @@ public sealed class MachineTests
 
         Assert.Empty(NetnsFixture.KolaNamespaces(flightName));
         Assert.False(Directory.Exists(Path.Combine(stateRoot, flightName)));
+        Assert.Empty(Directory.GetDirectories("/sys/fs/cgroup").SelectMany(h => Directory.EnumerateDirectories(h, $"kola-{flightName}-*", SearchOption.AllDirectories)));
     }
 
     [RootFact("machines are network namespaces; partitions are iptables rules inside them")]

@@ -43,6 +43,17 @@ internal static class FlightCleanup
             removed.Add($"deleted network namespace {Path.GetFileName(ns)}");
         }
 
+        string machines = Path.Join(layout.Root, "machines");
+        foreach (string machine in Directory.Exists(machines) ? Directory.GetDirectories(machines) : [])
+        {
+            string cgroups = Path.Join(machine, "cgroups");
+            if (File.Exists(cgroups))
+            {
+                Machines.NetnsMachine.RemoveCgroups(cgroups);
+                removed.Add($"removed the cgroups of machine {Path.GetFileName(machine)}");
+            }
+        }
+
         if (Directory.Exists(layout.Root))
         {
             Directory.Delete(layout.Root, recursive: true);

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using Platform.Kola.Netns.Flight;
 using Platform.Kola.Units;
+using Platform.Linux.Cgroups;
 using Platform.Linux.Namespaces;
 using Platform.Linux.Processes;
 
@@ -99,6 +100,11 @@ internal static class MachineSupervisor
         var clock = Stopwatch.StartNew();
         Console.WriteLine($"kola: booting {hostname}");
         ProcessSpawner.SetChildSubreaper();
+        if (File.Exists(Path.Join(machineDirectory, "cgroups")))
+        {
+            // The machine's cgroup (made by the platform): services and pods are created inside it.
+            CgroupSet.Load(Path.Join(machineDirectory, "cgroups")).AddProcess(Environment.ProcessId);
+        }
         SetUpFilesystem(machineDirectory, binDirectory, imageDirectory);
         Mounts.SetHostname(hostname);
         Directory.CreateDirectory("/run/systemd/system");

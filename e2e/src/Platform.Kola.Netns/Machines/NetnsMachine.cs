@@ -4,6 +4,7 @@ using System.Net;
 using System.Security.Cryptography;
 using Platform.Kola.Netns.Flight;
 using Platform.Kola.Platforms;
+using Platform.Linux.Cgroups;
 using Platform.Linux.Namespaces;
 using Platform.Linux.Netlink;
 using Platform.Linux.Netns;
@@ -140,6 +141,7 @@ internal sealed class NetnsMachine : IMachine
     {
         await KillAsync(cancellationToken).ConfigureAwait(false);
         NetworkNamespace.Delete(NamespacePath);
+        RemoveCgroups(CgroupsFile);
     }
 
     /// <summary>The environment of commands run on the machine.</summary>
@@ -243,8 +245,49 @@ internal sealed class NetnsMachine : IMachine
         links.AddRoute(new Route { Destination = IPAddress.Any, PrefixLength = 0, Gateway = FlightLayout.ServicesAddress, OutputIndex = eth0.Index });
     }
 
+    /// <summary>Where the machine's cgroups are recorded (<see cref="CgroupSet.Save"/>), for cleanup by anyone.</summary>
+    public string CgroupsFile => Path.Join(Directory, "cgroups");
+
+    /// <summary>
+    /// A cgroup of the machine's own (<c>kola-FLIGHT-ID</c>, in every hierarchy, under the harness's), so
+    /// that its processes and the cgroups rkt makes for its pods stay together and can be removed when
+    /// the machine goes. Null on hosts without cgroups.
+    /// </summary>
+    private CgroupSet? CreateCgroups()
+    {
+        CgroupLayout layout = CgroupLayout.Detect();
+        if (layout.Hierarchies.Count == 0)
+        {
+            return null;
+        }
+
+        RemoveCgroups(CgroupsFile);
+        CgroupSet set = CgroupSet.Create(layout.Locate(File.ReadAllText("/proc/self/cgroup")), $"kola-{_flight.Layout.Name}-{Id}");
+        set.Save(CgroupsFile);
+        return set;
+    }
+
+    /// <summary>Removes a machine's cgroups (pods' included) once its processes are gone; waits up to 10 s for them to leave.</summary>
+    public static void RemoveCgroups(string file)
+    {
+        if (!File.Exists(file))
+        {
+            return;
+        }
+
+        CgroupSet set = CgroupSet.Load(file);
+        var clock = Stopwatch.StartNew();
+        while (!set.TryRemove() && clock.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            Thread.Sleep(20);
+        }
+
+        File.Delete(file);
+    }
+
     private void StartSupervisor()
     {
+        CgroupSet? cgroups = CreateCgroups();
         string kola = Path.Join(_flight.Options.BinDirectory, "kola");
         using var console = new FileStream(Path.Join(Directory, "console.txt"), FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
         using var stdin = new FileStream("/dev/null", FileMode.Open, FileAccess.Read);
@@ -259,6 +302,9 @@ internal sealed class NetnsMachine : IMachine
             NewSession = true,
         };
         int pid = NamespaceLauncher.SpawnInNewNamespaces(request, NamespaceKinds.Mount | NamespaceKinds.Uts | NamespaceKinds.Ipc | NamespaceKinds.Pid, NamespacePath);
+
+        // The init here; the supervisor moves itself in first thing (it may already be forked).
+        cgroups?.AddProcess(pid);
         var exited = new TaskCompletionSource<ExitStatus>(TaskCreationOptions.RunContinuationsAsynchronously);
         var waiter = new Thread(() =>
         {
