@@ -189,7 +189,8 @@ internal sealed class CniPodNetworking : IPodNetworking
 
                 if (!plugins.Any(p => p!["capabilities"]?["portMappings"] is JsonValue v && v.TryGetValue(out bool b) && b))
                 {
-                    plugins.Add(new JsonObject
+                    // The JsonNode overload: Add<T> would wrap the object in a reflection-serialized JsonValue.
+                    plugins.Add((JsonNode)new JsonObject
                     {
                         ["type"] = "portmap",
                         ["capabilities"] = new JsonObject { ["portMappings"] = true },

@@ -71,8 +71,6 @@ public static class NetInfo
     /// <summary>The file name inside the pod directory (rkt's).</summary>
     public const string FileName = "net-info.json";
 
-    private static readonly JsonSerializerOptions s_options = new() { WriteIndented = true };
-
     /// <summary>The networks a pod is attached to, as recorded by setup; empty when nothing is recorded.</summary>
     /// <exception cref="InvalidDataException">The file exists but is not what setup writes.</exception>
     public static IReadOnlyList<NetworkAttachment> Load(string podDirectory)
@@ -98,7 +96,7 @@ public static class NetInfo
 
         try
         {
-            return JsonSerializer.Deserialize<List<NetInfoRecord>>(bytes, s_options) ?? [];
+            return JsonSerializer.Deserialize(bytes, NetInfoJsonContext.Default.ListNetInfoRecord) ?? [];
         }
         catch (JsonException e)
         {
@@ -118,7 +116,7 @@ public static class NetInfo
         string temp = path + ".tmp";
         using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
         {
-            JsonSerializer.Serialize(stream, records, s_options);
+            JsonSerializer.Serialize(stream, records, NetInfoJsonContext.Default.ListNetInfoRecord);
             stream.Flush(flushToDisk: true);
         }
 
@@ -130,4 +128,11 @@ public static class NetInfo
         uint mask = prefixLength == 0 ? 0 : uint.MaxValue << (32 - prefixLength);
         return new IPAddress([(byte)(mask >> 24), (byte)(mask >> 16), (byte)(mask >> 8), (byte)mask]).ToString();
     }
+}
+
+/// <summary>Source-generated (no reflection: rkt is published NativeAOT).</summary>
+[JsonSourceGenerationOptions(WriteIndented = true)]
+[JsonSerializable(typeof(List<NetInfoRecord>))]
+internal sealed partial class NetInfoJsonContext : JsonSerializerContext
+{
 }

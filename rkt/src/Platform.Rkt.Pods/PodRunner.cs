@@ -51,7 +51,8 @@ public sealed class PodRunner
         {
             string pod = store.Move(uuid, from, "run");
             OnRunning?.Invoke(uuid);
-            Stage1Plan plan = Stage1Plan.Parse(await File.ReadAllBytesAsync(PodLayout.Stage1Plan(pod), cancellationToken).ConfigureAwait(false));
+            // Synchronous reads of small files: an async one would start the thread pool for nothing.
+            Stage1Plan plan = Stage1Plan.Parse(File.ReadAllBytes(PodLayout.Stage1Plan(pod)));
             IStage1Flavor flavor = Stage1Flavors.Get(File.ReadAllText(PodLayout.Stage1Flavor(pod)).Trim());
 
             // Leases keep `image gc` from removing the trees while the pod runs; a tree removed after
@@ -205,6 +206,15 @@ public sealed class PodRunner
 
     private static CgroupSet? CreateCgroups(string pod, string uuid, IStage1Flavor flavor, Stage1Plan plan)
     {
+        bool fly = flavor.Name == Stage1Flavors.FlyName;
+        if (fly && plan.Apps.All(a => a.MemoryBytes is null && a.CpuMillicores is null))
+        {
+            // fly isolates nothing: its cgroup exists only to carry the app's limits.
+            // Without limits, none: moving the process into one would cost an RCU grace period in the
+            // kernel (see PodInit) for nothing.
+            return null;
+        }
+
         CgroupLayout layout = CgroupLayout.Detect();
         if (layout.Hierarchies.Count == 0)
         {
@@ -214,7 +224,7 @@ public sealed class PodRunner
         IReadOnlyDictionary<CgroupHierarchy, string> parents = layout.Locate(File.ReadAllText("/proc/self/cgroup"));
         CgroupSet set = CgroupSet.Create(parents, "rkt-" + uuid);
         set.Save(PodLayout.Cgroups(pod));
-        if (flavor.Name == Stage1Flavors.FlyName && plan.Apps.Count == 1 && (plan.Apps[0].MemoryBytes is not null || plan.Apps[0].CpuMillicores is not null))
+        if (fly && plan.Apps.Count == 1)
         {
             set.Apply(new CgroupLimits { MemoryBytes = plan.Apps[0].MemoryBytes, CpuMillicores = plan.Apps[0].CpuMillicores });
         }

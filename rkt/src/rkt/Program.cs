@@ -33,6 +33,7 @@ internal static class Program
         new RmCommand(),
         new GcCommand(),
         new CatManifestCommand(),
+        new ExportCommand(),
         new LogsCommand(),
     ];
 

@@ -47,8 +47,8 @@ public sealed class DiscoveryAndCrashTests
             await hang.Task; // never finishes the body
         });
         string data = dir.Combine("rkt");
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (string arg in (string[])[Tools.RktDll, "--dir", data, "--insecure-options=image,http", "fetch", server.BaseUrl + "/big.aci"])
+        var start = new ProcessStartInfo(Tools.RktCommand.File) { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (string arg in (string[])[.. Tools.RktCommand.Prefix, "--dir", data, "--insecure-options=image,http", "fetch", server.BaseUrl + "/big.aci"])
         {
             start.ArgumentList.Add(arg);
         }
@@ -116,7 +116,7 @@ public sealed class DiscoveryAndCrashTests
         string[] config = ["--dir", dir.Combine("rkt"), "--local-config", dir.Combine("etc-rkt"), "--system-config", dir.Combine("usr-lib-rkt")];
 
         var unsigned = Tools.Rkt([.. config, "fetch", aci]);
-        var trust = Tools.Run("dotnet", [Tools.RktDll, .. config, "trust", "--prefix=example.com/busybox", dir.Combine("pubkey.gpg")], "yes\n", TimeSpan.FromMinutes(1));
+        var trust = Tools.Run(Tools.RktCommand.File, [.. Tools.RktCommand.Prefix, .. config, "trust", "--prefix=example.com/busybox", dir.Combine("pubkey.gpg")], "yes\n", TimeSpan.FromMinutes(1));
         var list = Tools.Rkt([.. config, "trust", "list"]);
         var signed = Tools.Rkt([.. config, "fetch", aci]);
         string fingerprint = list.Stdout.Split('\n')[1].Split('\t')[1];

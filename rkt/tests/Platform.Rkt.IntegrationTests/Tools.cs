@@ -12,6 +12,13 @@ internal static class Tools
     /// <summary>The rkt executable built beside this test assembly (rkt.dll, run through dotnet).</summary>
     public static string RktDll => Path.Combine(AppContext.BaseDirectory, "rkt.dll");
 
+    /// <summary>
+    /// The rkt under test: <c>$PLATFORM_RKT</c> when set (e.g. the NativeAOT <c>out/bin/rkt</c> that
+    /// <c>./platform build</c> publishes), else <c>dotnet rkt.dll</c> from the build output.
+    /// </summary>
+    public static (string File, string[] Prefix) RktCommand =>
+        Environment.GetEnvironmentVariable("PLATFORM_RKT") is { Length: > 0 } published ? (published, []) : ("dotnet", [RktDll]);
+
     public static (int ExitCode, string Stdout, string Stderr) Run(string file, params string[] args) => Run(file, args, stdin: null, timeout: TimeSpan.FromMinutes(2));
 
     public static (int ExitCode, string Stdout, string Stderr) Run(string file, IEnumerable<string> args, string? stdin, TimeSpan timeout)
@@ -53,7 +60,7 @@ internal static class Tools
     }
 
     /// <summary>Runs <c>rkt ARGS</c> as its own process.</summary>
-    public static (int ExitCode, string Stdout, string Stderr) Rkt(params string[] args) => Run("dotnet", [RktDll, .. args], stdin: null, timeout: TimeSpan.FromMinutes(2));
+    public static (int ExitCode, string Stdout, string Stderr) Rkt(params string[] args) => Run(RktCommand.File, [.. RktCommand.Prefix, .. args], stdin: null, timeout: TimeSpan.FromMinutes(2));
 
     /// <summary>
     /// An actool image layout of the standard test image: busybox-static as /bin/busybox with sh,

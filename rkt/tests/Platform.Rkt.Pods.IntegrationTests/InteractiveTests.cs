@@ -11,7 +11,7 @@ public sealed class InteractiveTests
     {
         using var host = new PodTestHost(nameof(Run_Interactive_AppGetsTheTerminalAndStdin));
         host.RktOk("fetch", host.Aci);
-        string rkt = $"dotnet {PodTestHost.RktDll} --dir {host.DataDir} --insecure-options=image run --interactive --net=none example.com/busybox "
+        string rkt = $"{string.Join(' ', PodTestHost.RktCommand)} --dir {host.DataDir} --insecure-options=image run --interactive --net=none example.com/busybox "
                      + "--exec=/bin/sh -- -c 'tty; read line; echo got:$line; exit 6'";
         var start = new ProcessStartInfo("script") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (string a in (string[])["-qec", rkt, "/dev/null"])

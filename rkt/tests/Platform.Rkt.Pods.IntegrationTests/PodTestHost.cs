@@ -33,10 +33,17 @@ internal sealed class PodTestHost : IDisposable
     /// <summary>The rkt executable built beside this assembly.</summary>
     public static string RktDll => Path.Combine(AppContext.BaseDirectory, "rkt.dll");
 
+    /// <summary>
+    /// The rkt under test: <c>$PLATFORM_RKT</c> when set (e.g. the NativeAOT <c>out/bin/rkt</c> that
+    /// <c>./platform build</c> publishes), else <c>dotnet rkt.dll</c> from the build output.
+    /// </summary>
+    public static IReadOnlyList<string> RktCommand =>
+        Environment.GetEnvironmentVariable("PLATFORM_RKT") is { Length: > 0 } published ? [published] : ["dotnet", RktDll];
+
     public ProcessStartInfo StartInfo(IEnumerable<string> args)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        foreach (string arg in (string[])[RktDll, "--dir", DataDir, "--insecure-options=image", .. args])
+        var start = new ProcessStartInfo(RktCommand[0]) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        foreach (string arg in (string[])[.. RktCommand.Skip(1), "--dir", DataDir, "--insecure-options=image", .. args])
         {
             start.ArgumentList.Add(arg);
         }
@@ -112,8 +119,9 @@ internal sealed class PodTestHost : IDisposable
     /// <summary>The pod's started file exists: stage1 has started its apps.</summary>
     private bool PidReady(string uuid) => File.Exists(Path.Combine(DataDir, "pods", "run", uuid, "started"));
 
+    /// <summary>The pod's directory in whichever state directory holds it (never walks into a pod: fly pods have /proc bound inside).</summary>
     public string PodDir(string uuid) =>
-        Directory.EnumerateDirectories(Path.Combine(DataDir, "pods"), uuid, SearchOption.AllDirectories).Single();
+        Directory.EnumerateDirectories(Path.Combine(DataDir, "pods")).Select(state => Path.Combine(state, uuid)).Single(Directory.Exists);
 
     public void Dispose()
     {
@@ -148,7 +156,7 @@ internal sealed class PodTestHost : IDisposable
         string bin = Path.Combine(root, "layout", "rootfs", "bin");
         Directory.CreateDirectory(bin);
         File.Copy(Busybox, Path.Combine(bin, "busybox"));
-        foreach (string applet in (string[])["sh", "echo", "true", "false", "ps", "ls", "cat", "id", "hostname", "sleep", "ping", "grep", "pwd", "touch", "head", "tail", "wc", "env", "ip"])
+        foreach (string applet in (string[])["sh", "echo", "true", "false", "ps", "ls", "cat", "id", "hostname", "sleep", "ping", "grep", "pwd", "touch", "head", "tail", "wc", "env", "ip", "wget"])
         {
             File.CreateSymbolicLink(Path.Combine(bin, applet), "busybox");
         }

@@ -82,11 +82,11 @@ public sealed class RunTests
     {
         using var host = new PodTestHost(nameof(Run_EnvironmentUserGroupAndWorkingDirectory_Applied));
         var result = host.Rkt(
-            "run", "--net=none", "--set-env=POD_VAR=from-flag",
+            "run", "--net=none", "--set-env=POD_VAR=from-flag", "--set-env", "LIST=a,b=c, d",
             host.Aci, "--user=nobody", "--group=1000", "--working-dir=/etc", "--exec=/bin/sh", "--", "-c",
-            "echo $POD_VAR $IMAGE_VAR $AC_APP_NAME $container; id -u; id -g; pwd");
+            "echo $POD_VAR $IMAGE_VAR $AC_APP_NAME $container; id -u; id -g; pwd; echo \"[$LIST]\"");
         Assert.True(result.ExitCode == 0, result.Stderr);
-        Assert.Equal("from-flag from-image busybox rkt\n65534\n1000\n/etc\n", result.Stdout);
+        Assert.Equal("from-flag from-image busybox rkt\n65534\n1000\n/etc\n[a,b=c, d]\n", result.Stdout); // a --set-env value is taken whole, as rkt's envMap
     }
 
     [RootFact(Why)]
@@ -162,7 +162,18 @@ public sealed class RunTests
         Assert.Equal("/bin/busybox\nbusybox\n", result.Stdout);
         string uuid = File.ReadAllText(uuidFile);
         Assert.Contains("state=exited", host.RktOk("status", uuid), StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(host.PodDir(uuid), "cgroups"))); // no limits: fly makes no cgroup
+
+        string limitedFile = host.Combine("uuid-limited");
+        var limited = host.Rkt("run", "--stage1-name=fly", $"--uuid-file-save={limitedFile}", host.Aci, "--memory=32Mi", "--exec=/bin/sh", "--", "-c", "cat /proc/self/cgroup");
+        Assert.True(limited.ExitCode == 0, limited.Stderr);
+        string limitedUuid = File.ReadAllText(limitedFile);
+        Assert.Contains("rkt-" + limitedUuid, limited.Stdout, StringComparison.Ordinal); // with a limit the app runs in the pod cgroup
+        string memory = File.ReadAllLines(Path.Combine(host.PodDir(limitedUuid), "cgroups")).Select(l => l.Split(' ')).First(f => f[1].Split(',').Contains("memory"))[3];
+        Assert.Equal("33554432", File.ReadAllText(Path.Combine(memory, "memory.limit_in_bytes")).Trim());
+
         host.RktOk("gc", "--grace-period=0s");
         Assert.Empty(Platform.Linux.Namespaces.Mounts.MountPointsUnder(host.DataDir));
+        Assert.False(Directory.Exists(memory));
     }
 }

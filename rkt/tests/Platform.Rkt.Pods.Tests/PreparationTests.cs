@@ -74,6 +74,24 @@ public sealed class PreparationTests
     }
 
     [Fact]
+    public void TakeWholeValues_SetEnvOccurrencesWholeOtherFlagsUntouched()
+    {
+        var flags = new Platform.Common.Flags.FlagSet("rkt run", environmentPrefix: null);
+        _ = new GlobalOptions(flags);
+        new RunCommand().DefineFlags(flags);
+        var recorder = new WholeValueRecorder();
+
+        List<string> rest = CommandLine.TakeWholeValues(
+            flags,
+            ["--net", "none", "--set-env=A=x,y", "-set-env", "B=1,C=2", "--interactive", "--hostname", "set-env", "img", "--set-env=Z=9", "--", "--set-env=Q=1"],
+            recorder);
+
+        Assert.Equal(["--net", "none", "--interactive", "--hostname", "set-env", "img", "--set-env=Z=9", "--", "--set-env=Q=1"], rest);
+        Assert.Equal([("set-env", "A=x,y"), ("set-env", "B=1,C=2")], recorder.Values);
+        Assert.Throws<Platform.Common.Flags.FlagParseException>(() => CommandLine.TakeWholeValues(flags, ["--set-env"], recorder));
+    }
+
+    [Fact]
     public void ParseVolumes_RegroupsCommaSeparatedListFlag()
     {
         // The list flag splits on commas: "--volume a,kind=host,source=/x --volume b,kind=empty" arrives as items.
@@ -136,5 +154,14 @@ public sealed class PreparationTests
         Assert.Equal("fly", Stage1Flavors.Normalize("coreos.com/rkt/stage1-fly:1.30.0"));
         Assert.Equal("default", Stage1Flavors.Normalize("stage1-coreos.aci"));
         Assert.Throws<ArgumentException>(() => Stage1Flavors.Get("kvm"));
+    }
+
+    private sealed class WholeValueRecorder : IWholeValueFlags
+    {
+        public List<(string Name, string Value)> Values { get; } = [];
+
+        public IReadOnlyCollection<string> WholeValueFlagNames => ["set-env"];
+
+        public void AddWholeValue(string name, string value) => Values.Add((name, value));
     }
 }

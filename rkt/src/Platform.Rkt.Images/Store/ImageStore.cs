@@ -18,6 +18,9 @@ namespace Platform.Rkt.Images.Store;
 /// </summary>
 internal sealed partial class ImageStore : IImageStore
 {
+    /// <summary>How stale a record's last-used time may get before <see cref="MarkUsed"/> rewrites it.</summary>
+    internal static readonly TimeSpan LastUsedPrecision = TimeSpan.FromMinutes(1);
+
     private readonly TimeProvider _time;
 
     public ImageStore(StoreOptions options)
@@ -140,6 +143,14 @@ internal sealed partial class ImageStore : IImageStore
 
     public void MarkUsed(string id)
     {
+        // Last-used time has a minute's precision (image gc's grace periods are hours): a pod started
+        // again within the minute rewrites and fsyncs nothing. Records are replaced by rename, so this
+        // unlocked read sees a whole one.
+        if (Get(id) is { } recent && _time.GetUtcNow() - recent.LastUsed is var age && age >= TimeSpan.Zero && age < LastUsedPrecision)
+        {
+            return;
+        }
+
         using FileLock imageLock = LockImage(id, LockMode.Exclusive);
         if (Get(id) is { } info)
         {

@@ -90,11 +90,12 @@ internal static partial class PodInit
                     break;
                 }
 
-                CgroupSet? appCgroup = podCgroup?.CreateChild(app.Name);
-                if (appCgroup is not null && (app.MemoryBytes is not null || app.CpuMillicores is not null))
-                {
-                    appCgroup.Apply(new CgroupLimits { MemoryBytes = app.MemoryBytes, CpuMillicores = app.CpuMillicores });
-                }
+                // A child cgroup only for an app with limits: each move of a task into a cgroup waits for
+                // an RCU grace period in the kernel (cgroup_threadgroup_rwsem; 10-30 ms on this machine,
+                // during which no process on the host can fork), so an app without limits stays in the
+                // pod cgroup stage0 put us in, and its children inherit it at spawn for free.
+                CgroupSet? appCgroup = app.MemoryBytes is not null || app.CpuMillicores is not null ? podCgroup?.CreateChild(app.Name) : null;
+                appCgroup?.Apply(new CgroupLimits { MemoryBytes = app.MemoryBytes, CpuMillicores = app.CpuMillicores });
 
                 int stdin = 0, stdout = 1, stderr = 2;
                 (int Read, int Write) outPipe = default, errPipe = default;

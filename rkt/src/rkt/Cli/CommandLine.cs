@@ -50,7 +50,8 @@ internal sealed class CommandLine
             bool help;
             if (command is IRawArgumentsCommand)
             {
-                FlagParseResult parsed = flags.Parse(rest, new Dictionary<string, string>());
+                IReadOnlyList<string> own = command is IWholeValueFlags whole ? TakeWholeValues(flags, rest, whole) : rest;
+                FlagParseResult parsed = flags.Parse(own, new Dictionary<string, string>());
                 (positional, help) = (parsed.Positional.ToList(), parsed.HelpRequested);
             }
             else
@@ -91,6 +92,57 @@ internal sealed class CommandLine
 
             return ExitFailure;
         }
+    }
+
+    /// <summary>
+    /// Removes the occurrences of <paramref name="whole"/>'s flags (<c>--name=V</c>, <c>--name V</c>, one or two
+    /// dashes) before the first positional argument or <c>--</c>, giving each to the command whole; returns
+    /// the rest for the flag set. Values of other flags are skipped over, so a value is never taken for the
+    /// first positional argument.
+    /// </summary>
+    /// <exception cref="FlagParseException">A whole-value flag without its value.</exception>
+    internal static List<string> TakeWholeValues(FlagSet flags, IReadOnlyList<string> args, IWholeValueFlags whole)
+    {
+        var rest = new List<string>(args.Count);
+        int i = 0;
+        for (; i < args.Count; i++)
+        {
+            string arg = args[i];
+            if (arg == "--" || arg.Length < 2 || arg[0] != '-')
+            {
+                break;
+            }
+
+            string body = arg.TrimStart('-');
+            int eq = body.IndexOf('=', StringComparison.Ordinal);
+            string name = eq < 0 ? body : body[..eq];
+            if (whole.WholeValueFlagNames.Contains(name))
+            {
+                if (eq >= 0)
+                {
+                    whole.AddWholeValue(name, body[(eq + 1)..]);
+                }
+                else if (i + 1 < args.Count)
+                {
+                    whole.AddWholeValue(name, args[++i]);
+                }
+                else
+                {
+                    throw new FlagParseException($"flag needs an argument: -{name}");
+                }
+
+                continue;
+            }
+
+            rest.Add(arg);
+            if (eq < 0 && i + 1 < args.Count && flags.Flags.FirstOrDefault(f => f.Name == name) is { IsBoolean: false })
+            {
+                rest.Add(args[++i]); // its value
+            }
+        }
+
+        rest.AddRange(args.Skip(i));
+        return rest;
     }
 
     /// <summary>rkt's nested error style: the message, then each cause on its own line.</summary>

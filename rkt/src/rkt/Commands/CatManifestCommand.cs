@@ -9,7 +9,6 @@ namespace Platform.Rkt.Cli.Commands;
 /// <summary><c>rkt cat-manifest [--pretty-print] UUID</c>: the pod manifest stage0 generated.</summary>
 internal sealed class CatManifestCommand : ICommand
 {
-    private static readonly JsonSerializerOptions s_indented = new() { WriteIndented = true };
     private Flag<bool> _pretty = null!;
     private Flag<string> _uuidFile = null!;
 
@@ -39,7 +38,13 @@ internal sealed class CatManifestCommand : ICommand
             if (_pretty.Value)
             {
                 using var doc = JsonDocument.Parse(bytes);
-                bytes = JsonSerializer.SerializeToUtf8Bytes(doc.RootElement, s_indented);
+                using var buffer = new MemoryStream();
+                using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+                {
+                    doc.RootElement.WriteTo(writer);
+                }
+
+                bytes = buffer.ToArray();
             }
 
             context.Stdout.WriteLine(Encoding.UTF8.GetString(bytes));

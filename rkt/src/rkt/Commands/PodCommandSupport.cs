@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Reflection;
 using System.Text.RegularExpressions;
 using Platform.Rkt.Networking;
 using Platform.Rkt.Pods;
@@ -68,13 +67,15 @@ internal static partial class PodCommandSupport
         return Platform.Rkt.Metadata.MetadataRegistrationClient.MetadataUrl(host, Platform.Rkt.Metadata.MetadataServiceOptions.DefaultPort, token);
     }
 
-    /// <summary>argv that re-executes this rkt as stage1: the apphost itself, or <c>dotnet rkt.dll</c>.</summary>
+    /// <summary>
+    /// argv that re-executes this rkt as stage1: the executable itself (NativeAOT or apphost), or
+    /// <c>dotnet rkt.dll</c> when run through the host (tests run the build output that way).
+    /// </summary>
     public static IReadOnlyList<string> Stage1Command()
     {
         string process = Environment.ProcessPath ?? throw new CommandException("cannot find the rkt executable");
-        string? assembly = Assembly.GetEntryAssembly()?.Location;
-        return Path.GetFileNameWithoutExtension(process) == "dotnet" && !string.IsNullOrEmpty(assembly)
-            ? [process, assembly, Stage1Verb]
+        return Path.GetFileNameWithoutExtension(process) == "dotnet"
+            ? [process, Path.Combine(AppContext.BaseDirectory, "rkt.dll"), Stage1Verb]
             : [process, Stage1Verb];
     }
 

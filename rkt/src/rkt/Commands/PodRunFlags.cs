@@ -32,7 +32,7 @@ internal sealed class PodRunFlags
     private Flag<string> _dnsDomain = null!;
     private Flag<string> _hostname = null!;
     private Flag<IReadOnlyList<string>> _hostsEntry = null!;
-    private Flag<IReadOnlyList<string>> _setEnv = null!;
+    private readonly List<string> _setEnvWhole = [];
     private Flag<string> _setEnvFile = null!;
     private Flag<bool> _inheritEnv = null!;
     private Flag<bool> _interactive = null!;
@@ -57,7 +57,8 @@ internal sealed class PodRunFlags
         _dnsDomain = flags.String("dns-domain", string.Empty, "DNS domain to write in /etc/resolv.conf");
         _hostname = flags.String("hostname", string.Empty, "pod's hostname (default rkt-$UUID)");
         _hostsEntry = flags.StringList("hosts-entry", [], "entries to add to the pod-wide /etc/hosts: IP=HOSTNAME, or \"host\"");
-        _setEnv = flags.StringList("set-env", [], "environment variable to set for apps: NAME=VALUE");
+        // Declared for usage and errors only: CommandLine hands every occurrence over whole (IWholeValueFlags).
+        _ = flags.StringList("set-env", [], "environment variable to set for apps: NAME=VALUE (repeat the flag for several; a value may contain commas)");
         _setEnvFile = flags.String("set-env-file", string.Empty, "path to an environment variables file (NAME=VALUE lines)");
         _inheritEnv = flags.Bool("inherit-env", false, "inherit all environment variables not set by apps");
         _interactive = flags.Bool("interactive", false, "run pod interactively (one app, stdin/stdout/stderr of rkt)");
@@ -75,6 +76,18 @@ internal sealed class PodRunFlags
     public string UuidFileSave => _uuidFileSave.Value;
 
     public bool Interactive => _interactive.Value;
+
+    /// <summary>Pod flags taken whole per occurrence (see <see cref="IWholeValueFlags"/>).</summary>
+    public static IReadOnlyCollection<string> WholeValueFlagNames { get; } = ["set-env"];
+
+    /// <summary>One <c>--set-env</c> occurrence, as given.</summary>
+    public void AddWholeValue(string name, string value)
+    {
+        if (name == "set-env")
+        {
+            _setEnvWhole.Add(value);
+        }
+    }
 
     /// <summary>Parses the images with their flags, fetches them, and builds the pod spec.</summary>
     public async Task<PodSpec> BuildAsync(CommandContext context, IReadOnlyList<string> raw, CancellationToken cancellationToken)
@@ -125,7 +138,19 @@ internal sealed class PodRunFlags
             }
         }
 
-        env.AddRange(Regroup(_setEnv.Value).Select(e => ParseKeyValue(e, "--set-env")));
+        // rkt's envMap: each --set-env occurrence whole (a value may hold commas), a name only once.
+        var explicitNames = new HashSet<string>(StringComparer.Ordinal);
+        foreach (string item in _setEnvWhole)
+        {
+            KeyValuePair<string, string> pair = ParseKeyValue(item, "--set-env");
+            if (!explicitNames.Add(pair.Key))
+            {
+                throw new CommandException($"invalid --set-env \"{item}\": environment variable \"{pair.Key}\" already set");
+            }
+
+            env.Add(pair);
+        }
+
         string stage1 = _stage1Name.Value.Length > 0 ? _stage1Name.Value
             : _stage1Path.Value.Length > 0 ? Path.GetFileName(_stage1Path.Value)
             : _stage1Url.Value.Length > 0 ? _stage1Url.Value
@@ -308,25 +333,6 @@ internal sealed class PodRunFlags
         {
             yield return string.Join(',', current);
         }
-    }
-
-    /// <summary>The list flag split on commas; an item without <c>=</c> continues the previous value.</summary>
-    private static List<string> Regroup(IReadOnlyList<string> items)
-    {
-        var result = new List<string>();
-        foreach (string item in items)
-        {
-            if (!item.Contains('=', StringComparison.Ordinal) && result.Count > 0)
-            {
-                result[^1] += "," + item;
-            }
-            else
-            {
-                result.Add(item);
-            }
-        }
-
-        return result;
     }
 
     private static AppMount ParseMount(string value)

@@ -5,9 +5,13 @@ using Platform.Rkt.Pods;
 namespace Platform.Rkt.Cli.Commands;
 
 /// <summary><c>rkt prepare [flags] IMAGE ...</c>: a pod ready for <c>run-prepared</c>; prints its UUID.</summary>
-internal sealed class PrepareCommand : IRawArgumentsCommand
+internal sealed class PrepareCommand : IRawArgumentsCommand, IWholeValueFlags
 {
     private readonly PodRunFlags _flags = new();
+
+    public IReadOnlyCollection<string> WholeValueFlagNames => PodRunFlags.WholeValueFlagNames;
+
+    public void AddWholeValue(string name, string value) => _flags.AddWholeValue(name, value);
     private Flag<bool> _quiet = null!;
 
     public string Name => "prepare";

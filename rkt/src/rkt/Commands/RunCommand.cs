@@ -8,9 +8,13 @@ namespace Platform.Rkt.Cli.Commands;
 /// <c>rkt run [pod flags] IMAGE [image flags] [-- ARGS] [--- IMAGE ...]</c>: fetches the images, prepares a
 /// pod and runs it in the foreground; exits with the pod's status (the first failing app's, else 0).
 /// </summary>
-internal sealed class RunCommand : IRawArgumentsCommand
+internal sealed class RunCommand : IRawArgumentsCommand, IWholeValueFlags
 {
     private readonly PodRunFlags _flags = new();
+
+    public IReadOnlyCollection<string> WholeValueFlagNames => PodRunFlags.WholeValueFlagNames;
+
+    public void AddWholeValue(string name, string value) => _flags.AddWholeValue(name, value);
 
     public string Name => "run";
 

@@ -114,6 +114,27 @@ public sealed class ImageStoreTests
     }
 
     [Fact]
+    public async Task MarkUsed_WithinAMinute_RewritesNothing()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2020, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        using var fx = new StoreFixture(nameof(MarkUsed_WithinAMinute_RewritesNothing));
+        var store = StoreFactory.OpenImageStore(fx.Options with { Time = time });
+        var image = await FetcherFactory.Create(store, fx.Trust, new FetchOptions { Insecure = InsecureOptions.Image })
+            .FetchAsync(new TestAci().WriteTo(fx.Directory.Combine("a.aci")));
+        string record = Path.Combine(fx.Store.Root, "index", image.Id + ".json");
+        File.SetLastWriteTimeUtc(record, new DateTime(2000, 1, 1, 0, 0, 0, DateTimeKind.Utc));
+
+        time.Advance(TimeSpan.FromSeconds(59));
+        store.MarkUsed(image.Id);
+        Assert.Equal(image.LastUsed, store.Get(image.Id)!.LastUsed);
+        Assert.Equal(2000, File.GetLastWriteTimeUtc(record).Year); // not even rewritten
+
+        time.Advance(TimeSpan.FromSeconds(2));
+        store.MarkUsed(image.Id);
+        Assert.Equal(image.LastUsed + TimeSpan.FromSeconds(61), store.Get(image.Id)!.LastUsed);
+    }
+
+    [Fact]
     public async Task Fetch_InvalidManifest_RejectedWithRule()
     {
         using var fx = new StoreFixture(nameof(Fetch_InvalidManifest_RejectedWithRule));
