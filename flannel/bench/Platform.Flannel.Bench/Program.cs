@@ -7,10 +7,11 @@ using Platform.Flannel.IntegrationTests.Infrastructure;
 using Platform.Linux.Netns;
 using Platform.Testing;
 
-// Usage: Platform.Flannel.Bench [rounds=2] [seconds per iperf3 run=2] [backends, comma-separated]
+// Usage: Platform.Flannel.Bench [rounds=2] [seconds per iperf3 run=2] [backends, comma-separated] [bare/pod pairs per round=3]
 int rounds = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 2;
 int seconds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2;
 string[] backends = args.Length > 2 ? args[2].Split(',') : ["host-gw", "vxlan", "udp"];
+int pairs = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 3;
 TimeSpan timeout = TimeSpan.FromSeconds(30);
 
 if (!Environment.IsPrivilegedProcess)
@@ -23,7 +24,7 @@ await using var etcd = new EtcdMember(EtcdMember.RealEtcdPath, "flannel-bench");
 await etcd.StartAsync();
 await using IEtcdClient client = EtcdClient.Create(new EtcdClientOptions { Endpoints = [etcd.ClientUrl] });
 int etcdPort = new Uri(etcd.ClientUrl).Port;
-var rows = new List<(int Round, string Backend, double BareGbps, double PodGbps, double BareRttMs, double PodRttMs, double ConvergenceMs)>();
+var rows = new List<(int Round, string Backend, double BareGbps, double PodGbps, double Ratio, double BareRttMs, double PodRttMs, double ConvergenceMs)>();
 
 for (int round = 1; round <= rounds; round++)
 {
@@ -35,17 +36,18 @@ for (int round = 1; round <= rounds; round++)
         await using var cluster = new NetnsCluster(dir, etcdPort);
         NetnsCluster.Host h1 = cluster.AddHost(1), h2 = cluster.AddHost(2);
         await Task.WhenAll(h1.StartFlanneldAsync(prefix, timeout), h2.StartFlanneldAsync(prefix, timeout));
-        (NetworkNamespace Ns, IPAddress Address) pod1 = h1.AddPod(), pod2 = h2.AddPod();
+        NetnsCluster.Pod pod1 = await h1.AddPodAsync(), pod2 = await h2.AddPodAsync();
         if (!await NetnsCluster.EventuallyAsync(() => NetnsCluster.PingAsync(pod1.Ns, pod2.Address), timeout))
         {
             throw new InvalidOperationException($"{backend}: pods cannot reach each other");
         }
 
-        // Bare and pod runs alternate three times and the medians are compared: this machine's load
-        // swings more between two consecutive runs than the difference being measured.
+        // Bare and pod runs alternate (same iperf3 options, same veth offloads) and each pod run is divided
+        // by the bare run just before it; the round's ratio is the median of those pairs: this machine's
+        // load swings more between two runs a minute apart than the difference being measured.
         var bareRuns = new List<double>();
         var podRuns = new List<double>();
-        for (int i = 0; i < 3; i++)
+        for (int i = 0; i < pairs; i++)
         {
             bareRuns.Add(await IperfAsync(h2.Namespace, IPAddress.Parse(h2.PublicIP), h1.Namespace, seconds));
             podRuns.Add(await IperfAsync(pod2.Ns, pod2.Address, pod1.Ns, seconds));
@@ -53,21 +55,23 @@ for (int round = 1; round <= rounds; round++)
 
         double bare = Median(bareRuns);
         double pod = Median(podRuns);
+        double ratio = Median(podRuns.Select((p, i) => p / bareRuns[i]));
         double bareRtt = await RttAsync(h1.Namespace, IPAddress.Parse(h2.PublicIP));
         double podRtt = await RttAsync(pod1.Ns, pod2.Address);
         double convergence = await ConvergenceAsync(client, cluster, prefix, backend, h1, timeout);
-        rows.Add((round, backend, bare, pod, bareRtt, podRtt, convergence));
+        rows.Add((round, backend, bare, pod, ratio, bareRtt, podRtt, convergence));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"round {round} {backend,-8} bare {bare,6:F2} Gbit/s  pod {pod,6:F2} Gbit/s ({100 * pod / bare,3:F0}%)  rtt bare {bareRtt:F3} ms pod {podRtt:F3} ms  convergence {convergence:F0} ms"));
+            $"round {round} {backend,-8} bare {bare,6:F2} Gbit/s  pod {pod,6:F2} Gbit/s ({100 * ratio,3:F0}%; pairs {string.Join(' ', podRuns.Select((p, i) => $"{100 * p / bareRuns[i]:F0}"))})  rtt bare {bareRtt:F3} ms pod {podRtt:F3} ms  convergence {convergence:F0} ms"));
     }
 }
 
 Console.WriteLine();
+Console.WriteLine($"load: {File.ReadAllText("/proc/loadavg").Trim()}");
 Console.WriteLine("backend   pod/bare throughput (median of rounds)   target   rtt pod/bare   convergence (max)   target");
 foreach (string backend in backends)
 {
     var mine = rows.Where(r => r.Backend == backend).ToList();
-    double ratio = Median(mine.Select(r => r.PodGbps / r.BareGbps));
+    double ratio = Median(mine.Select(r => r.Ratio));
     double target = backend switch { "host-gw" => 0.90, "vxlan" => 0.70, _ => 0.45 };
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"{backend,-9} {100 * ratio,5:F0}% ({Median(mine.Select(r => r.PodGbps)):F2} of {Median(mine.Select(r => r.BareGbps)):F2} Gbit/s)          >= {100 * target:F0}%    {Median(mine.Select(r => r.PodRttMs)):F3}/{Median(mine.Select(r => r.BareRttMs)):F3} ms   {mine.Max(r => r.ConvergenceMs),6:F0} ms           < 1000 ms"));

@@ -4,7 +4,6 @@ using Platform.Flannel.Config;
 using Platform.Flannel.IntegrationTests.Infrastructure;
 using Platform.Flannel.Subnets;
 using Platform.Linux.Netlink;
-using Platform.Linux.Netns;
 using Platform.Testing;
 
 namespace Platform.Flannel.IntegrationTests.Backends;
@@ -51,11 +50,11 @@ public sealed class InProcessBackendTests : IDisposable
                 await backends[i].HandleLeasesAsync(snapshot, leases[i], CancellationToken.None);
             }
 
-            (NetworkNamespace Ns, IPAddress Address)[] pods = hosts.Select(h => h.AddPod()).ToArray();
+            NetnsCluster.Pod[] pods = await Task.WhenAll(hosts.Select(h => h.AddPodAsync()));
             Assert.True(await NetnsCluster.EventuallyAsync(() => NetnsCluster.PingAsync(pods[0].Ns, pods[1].Address), s_timeout), $"{type}: h1's pod cannot reach h2's");
             byte[] payload = new byte[64 * 1024];
             Random.Shared.NextBytes(payload);
-            Assert.Equal(payload, await NetnsCluster.TcpEchoAsync(pods[0].Ns, pods[0].Address, pods[1].Ns, payload));
+            Assert.Equal(payload, (await NetnsCluster.TcpTransferAsync(pods[0].Ns, pods[0].Address, pods[1].Ns, payload)).Received);
 
             await backends[0].HandleLeasesAsync(new LeaseBatch(false, [new LeaseEvent(LeaseEventType.Removed, leases[1])], 2), leases[0], CancellationToken.None);
             if (type != "udp")

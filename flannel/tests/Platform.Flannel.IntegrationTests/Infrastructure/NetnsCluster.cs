@@ -1,7 +1,7 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Text.Json;
 using Platform.Linux.Netlink;
 using Platform.Linux.Netns;
 using Platform.Testing;
@@ -13,16 +13,30 @@ namespace Platform.Flannel.IntegrationTests.Infrastructure;
 /// host namespace gets <c>eth0</c> = 10.250.0.&lt;n&gt;/24, a veth whose other end is enslaved to
 /// <c>br0</c>. No address is added outside these namespaces.
 /// <para>
-/// etcd stays the class's real etcd on 127.0.0.1 of the root namespace; hosts reach it at
+/// etcd stays the class's etcd server (ours or the real 3.4) on 127.0.0.1 of the root namespace; hosts reach it at
 /// <see cref="EtcdEndpoint"/> (10.250.0.254:2379 on <c>br0</c> in the switch namespace), where this
 /// test process forwards each connection to 127.0.0.1: the listening socket was created inside the
 /// switch namespace, the outgoing one in the root namespace.
+/// </para>
+/// <para>
+/// Pods are namespaces attached by our flannel CNI plugin run inside the host namespace (ADD, and DEL),
+/// delegating to Debian's <c>bridge</c> (<c>cni0</c>) and <c>host-local</c>, as kubelet or rkt would.
 /// </para>
 /// Every namespace, process and forwarder is removed by <see cref="DisposeAsync"/>, also after failures.
 /// </summary>
 internal sealed class NetnsCluster : IAsyncDisposable
 {
     public const string EtcdEndpoint = "http://10.250.0.254:2379";
+
+    /// <summary>The CNI network name (kube-flannel's).</summary>
+    public const string CniNetwork = "cbr0";
+
+    /// <summary>Our flannel CNI plugin (the build of <c>flannel/src/cni-flannel</c>).</summary>
+    public static string CniPluginPath { get; } = System.Reflection.CustomAttributeExtensions.GetCustomAttributes<System.Reflection.AssemblyMetadataAttribute>(typeof(NetnsCluster).Assembly)
+        .Single(a => a.Key == "FlannelCniExecutable").Value!;
+
+    /// <summary>CNI_PATH: our plugin's folder first, then Debian's containernetworking-plugins.</summary>
+    public static string CniPath { get; } = $"{Path.GetDirectoryName(CniPluginPath)}:/usr/lib/cni";
 
     private readonly TestDirectory _directory;
     private readonly List<string> _namespacePaths = [];
@@ -81,6 +95,18 @@ internal sealed class NetnsCluster : IAsyncDisposable
     {
         foreach (Host host in Hosts)
         {
+            foreach (Pod pod in host.Pods.ToList())
+            {
+                try
+                {
+                    // Best effort (a test asserts its own DELs): the namespaces go below anyway.
+                    await host.DeletePodAsync(pod);
+                }
+                catch (Exception e) when (e is InvalidOperationException or TimeoutException or System.ComponentModel.Win32Exception)
+                {
+                }
+            }
+
             if (host.Flanneld is not null)
             {
                 await host.Flanneld.DisposeAsync();
@@ -206,43 +232,90 @@ internal sealed class NetnsCluster : IAsyncDisposable
         public Dictionary<string, string> ReadSubnetEnv() =>
             File.ReadAllLines(SubnetFile).Select(l => l.Split('=', 2)).ToDictionary(p => p[0], p => p[1]);
 
+        /// <summary>Pods added and not deleted yet (DEL'd best-effort when the cluster is disposed).</summary>
+        public List<Pod> Pods { get; } = [];
+
         /// <summary>
-        /// A pod as flannel's CNI plugin would wire it (bridge <c>cni0</c> = subnet .1, pod eth0 = next free
-        /// address, default route via .1, MTU = FLANNEL_MTU); returns the pod's namespace and address.
+        /// A pod attached as a runtime attaches it: a fresh namespace, then our flannel CNI plugin with
+        /// <c>CNI_COMMAND=ADD</c> run inside the host namespace (<see cref="CniPath"/> = the plugin's folder,
+        /// then Debian's <c>/usr/lib/cni</c> for <c>bridge</c> + <c>host-local</c>), netconf
+        /// <see cref="Netconf"/>. Fails with the plugin's error JSON when ADD fails.
         /// </summary>
-        public (NetworkNamespace Ns, IPAddress Address) AddPod()
+        public async Task<Pod> AddPodAsync()
         {
-            Dictionary<string, string> env = ReadSubnetEnv();
-            string[] subnet = env["FLANNEL_SUBNET"].Split('/');
-            int mtu = int.Parse(env["FLANNEL_MTU"], CultureInfo.InvariantCulture);
-            byte[] gateway = IPAddress.Parse(subnet[0]).GetAddressBytes();
-            int prefix = int.Parse(subnet[1], CultureInfo.InvariantCulture);
-            Link bridge = Netlink.GetLink("cni0") ?? Netlink.AddBridge("cni0");
-            if (!Netlink.GetAddresses(bridge.Index).Any(a => a.Address.Equals(new IPAddress(gateway))))
+            string id = $"h{N}-pod{++_pods}";
+            NetworkNamespace ns = _cluster.NewNamespace(id);
+            (int code, string stdout, string stderr) = await CniAsync("ADD", id, ns.Path);
+            if (code != 0)
             {
-                Netlink.AddAddress(new InterfaceAddress(bridge.Index, new IPAddress(gateway), prefix));
-                Netlink.SetMtu(bridge.Index, mtu);
+                throw new InvalidOperationException($"CNI ADD of {id} exited {code}: {stdout} {stderr}");
             }
 
-            Netlink.SetLinkUp(bridge.Index, true);
-            int pod = ++_pods;
-            NetworkNamespace ns = _cluster.NewNamespace($"h{N}-pod{pod}");
-            using IRtNetlink podNetlink = RtNetlink.Open(ns);
-            Link hostEnd = Netlink.AddVeth($"veth{pod}", "eth0", ns);
-            Netlink.SetMtu(hostEnd.Index, mtu);
-            Netlink.SetMaster(hostEnd.Index, bridge.Index);
-            Netlink.SetLinkUp(hostEnd.Index, true);
-            byte[] address = (byte[])gateway.Clone();
-            address[3] = (byte)(gateway[3] + pod);
-            Link eth0 = podNetlink.GetLink("eth0")!;
-            podNetlink.SetMtu(eth0.Index, mtu);
-            podNetlink.AddAddress(new InterfaceAddress(eth0.Index, new IPAddress(address), prefix));
-            podNetlink.SetLinkUp(eth0.Index, true);
-            podNetlink.SetLinkUp(podNetlink.GetLink("lo")!.Index, true);
-            podNetlink.AddRoute(new Route { Destination = IPAddress.Any, PrefixLength = 0, Gateway = new IPAddress(gateway), OutputIndex = eth0.Index });
-            return (ns, new IPAddress(address));
+            // The CNI 0.3.1 result: {"cniVersion":"0.3.1","interfaces":[...],"ips":[{"version":"4","address":"10.60.5.2/24",...}],...}
+            using JsonDocument result = JsonDocument.Parse(stdout);
+            string address = result.RootElement.GetProperty("ips")[0].GetProperty("address").GetString()!;
+            var pod = new Pod(id, ns, IPAddress.Parse(address.Split('/')[0]), address);
+            Pods.Add(pod);
+            return pod;
+        }
+
+        /// <summary>CNI DEL of <paramref name="pod"/> through the plugin (as a runtime does); exit code and output.</summary>
+        public async Task<(int Code, string Stdout, string Stderr)> DeletePodAsync(Pod pod)
+        {
+            Pods.Remove(pod);
+            return await CniAsync("DEL", pod.ContainerId, pod.Ns.Path);
+        }
+
+        /// <summary>host-local's reservation file of an address (gone after DEL).</summary>
+        public string IpamReservation(IPAddress address) => Path.Combine(IpamDir, CniNetwork, address.ToString());
+
+        private string IpamDir => Path.Combine(Path.GetDirectoryName(SubnetFile)!, "ipam");
+
+        /// <summary>
+        /// kube-flannel's network (<c>cbr0</c>, delegate with hairpin mode and the default gateway), with this
+        /// host's subnet.env and private data folders. <c>ipMasq: false</c> keeps pod addresses end to end
+        /// (flanneld's <c>--ip-masq</c> is off, so the plugin would otherwise ask the bridge to masquerade).
+        /// </summary>
+        private string Netconf =>
+            $$$"""{"cniVersion":"0.3.1","name":"{{{CniNetwork}}}","type":"flannel","subnetFile":"{{{SubnetFile}}}","dataDir":"{{{Path.Combine(Path.GetDirectoryName(SubnetFile)!, "cni-flannel")}}}","ipam":{"dataDir":"{{{IpamDir}}}"},"delegate":{"hairpinMode":true,"isDefaultGateway":true,"ipMasq":false}}""";
+
+        private async Task<(int Code, string Stdout, string Stderr)> CniAsync(string command, string containerId, string netns)
+        {
+            var start = new ProcessStartInfo(CniPluginPath)
+            {
+                RedirectStandardInput = true,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+            };
+            start.Environment["CNI_COMMAND"] = command;
+            start.Environment["CNI_CONTAINERID"] = containerId;
+            start.Environment["CNI_NETNS"] = netns;
+            start.Environment["CNI_IFNAME"] = "eth0";
+            start.Environment["CNI_PATH"] = CniPath;
+            // The plugin (and the bridge it runs) work on the namespace they start in: this host's.
+            using Process plugin = Namespace.Run(() => Process.Start(start)!);
+            Task<string> stdout = plugin.StandardOutput.ReadToEndAsync();
+            Task<string> stderr = plugin.StandardError.ReadToEndAsync();
+            await plugin.StandardInput.WriteAsync(Netconf);
+            plugin.StandardInput.Close();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            try
+            {
+                await plugin.WaitForExitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                plugin.Kill(entireProcessTree: true);
+                throw new TimeoutException($"CNI {command} of {containerId} did not finish within a minute");
+            }
+
+            return (plugin.ExitCode, await stdout, await stderr);
         }
     }
+
+    /// <summary>A pod: its CNI container ID, namespace, address and the address with its prefix as CNI returned it.</summary>
+    internal sealed record Pod(string ContainerId, NetworkNamespace Ns, IPAddress Address, string Cidr);
 
     /// <summary>One ICMP echo from inside <paramref name="ns"/> (busybox ping); true when answered within a second.</summary>
     public static async Task<bool> PingAsync(NetworkNamespace ns, IPAddress target)
@@ -270,8 +343,8 @@ internal sealed class NetnsCluster : IAsyncDisposable
         return await condition();
     }
 
-    /// <summary>A TCP round trip from pod <paramref name="client"/> to a listener in pod <paramref name="server"/>.</summary>
-    public static async Task<byte[]> TcpEchoAsync(NetworkNamespace server, IPAddress serverAddress, NetworkNamespace client, byte[] payload)
+    /// <summary>A TCP transfer from pod <paramref name="client"/> to a listener in pod <paramref name="server"/>.</summary>
+    public static async Task<(byte[] Received, IPAddress Peer)> TcpTransferAsync(NetworkNamespace server, IPAddress serverAddress, NetworkNamespace client, byte[] payload)
     {
         using Socket listener = server.Run(() =>
         {
@@ -286,16 +359,25 @@ internal sealed class NetnsCluster : IAsyncDisposable
         Task<Socket> accept = listener.AcceptAsync(timeout.Token).AsTask();
         await connection.ConnectAsync(new IPEndPoint(serverAddress, port), timeout.Token);
         using Socket accepted = await accept;
+        // The server reads while the client sends: with only the socket buffers between them (their
+        // autotuned sizes vary with load and loss), a send that waits for the reader would deadlock.
+        Task<byte[]> receiving = ReceiveAllAsync(accepted, timeout.Token);
         await connection.SendAsync(payload, timeout.Token);
         connection.Shutdown(SocketShutdown.Send);
-        using var received = new MemoryStream();
-        byte[] buffer = new byte[65536];
-        int n;
-        while ((n = await accepted.ReceiveAsync(buffer, timeout.Token)) > 0)
-        {
-            received.Write(buffer, 0, n);
-        }
+        byte[] received = await receiving;
+        return (received, ((IPEndPoint)accepted.RemoteEndPoint!).Address);
 
-        return received.ToArray();
+        static async Task<byte[]> ReceiveAllAsync(Socket socket, CancellationToken cancellationToken)
+        {
+            using var received = new MemoryStream();
+            byte[] buffer = new byte[65536];
+            int n;
+            while ((n = await socket.ReceiveAsync(buffer, cancellationToken)) > 0)
+            {
+                received.Write(buffer, 0, n);
+            }
+
+            return received.ToArray();
+        }
     }
 }

@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Platform.Flannel.Config;
@@ -15,8 +14,12 @@ namespace Platform.Flannel.Backends.Udp;
 /// <c>flannel0</c> with <c>&lt;subnet&gt;.0/&lt;network prefix&gt;</c> and a route for the whole Network
 /// through it; a userspace proxy moves packets between the TUN and a UDP socket on port 8285
 /// (<c>Port</c>), one IP packet per datagram, to the PublicIP of the lease holding the destination.
-/// TTL is decremented as a router would. MTU = interface − 28 (outer IPv4 20 + UDP 8). The lease has no
-/// BackendType, as flannel writes it.
+/// TTL is decremented as a router would. Unlike flannel's C proxy (one read + one sendto per packet), the
+/// TUN is opened with virtio headers and TSO, so a pod's TCP stream arrives as 64 KiB super-packets that
+/// are cut into MTU-sized IPv4 packets here and sent with UDP GSO; the receiving side takes runs of
+/// datagrams with UDP GRO and merges a flow's consecutive segments back into one super-packet for its TUN.
+/// The wire format stays flannel's (see <see cref="TcpOffload"/>). MTU = interface − 28 (outer IPv4 20 +
+/// UDP 8). The lease has no BackendType, as flannel writes it.
 /// </summary>
 internal sealed class UdpBackend : IBackend
 {
@@ -29,13 +32,24 @@ internal sealed class UdpBackend : IBackend
     // How long a forwarding thread blocks before checking for shutdown.
     private const int PollMs = 200;
 
+    // Socket buffers: room for bursts of a few 64 KiB super-packets' segments.
+    private const int SocketBufferBytes = 4 * 1024 * 1024;
+
+    // One UDP GSO send is one datagram before segmentation: 65535 − 20 (IPv4) − 8 (UDP) bytes, and the
+    // kernel's UDP_MAX_SEGMENTS (64 on older kernels).
+    private const int MaxUdpPayload = 65507;
+    private const int MaxGsoSegments = 64;
+
     private readonly BackendContext _context;
     private readonly ILogger _log;
     private readonly PeerTable _peers = new(_ => true);
     private readonly SemaphoreSlim _lock = new(1, 1);
     private IRtNetlink? _netlink;
-    private TunDevice? _tun;
-    private Socket? _socket;
+    private int _tunFd = -1;
+    private int _socketFd = -1;
+    private bool _tso;
+    private bool _gro;
+    private volatile bool _udpGso = true;
     private int _port = DefaultPort;
     private Ip4Net _network;
     private SubnetLease? _own;
@@ -64,13 +78,15 @@ internal sealed class UdpBackend : IBackend
 
         ExternalInterface iface = _context.ExternalInterface;
         _netlink = _context.Namespace is null ? RtNetlink.Open() : RtNetlink.Open(_context.Namespace);
-        _tun = RtNetlink.CreateTun(DeviceName, _context.Namespace);
+        // The TUN device belongs to the namespace of the thread that opens /dev/net/tun.
+        (_tunFd, _tso) = _context.Namespace is null ? UdpNative.OpenTun(DeviceName) : _context.Namespace.Run(() => UdpNative.OpenTun(DeviceName));
         Link link = _netlink.GetLink(DeviceName) ?? throw new BackendException($"failed to find {DeviceName} after creating it");
         _netlink.SetMtu(link.Index, iface.Mtu - EncapOverhead);
 
         // Sockets belong to the namespace of the thread that creates them.
-        _socket = _context.Namespace is null ? CreateSocket(iface.Address, _port) : _context.Namespace.Run(() => CreateSocket(iface.Address, _port));
-        _log.LogInformation("udp backend: TUN {Device}, UDP {Address}:{Port}", DeviceName, iface.Address, _port);
+        byte[] local = UdpNative.SockAddr(IPAddress.Parse(iface.Address), _port);
+        (_socketFd, _gro) = _context.Namespace is null ? UdpNative.OpenUdp(local, SocketBufferBytes, PollMs) : _context.Namespace.Run(() => UdpNative.OpenUdp(local, SocketBufferBytes, PollMs));
+        _log.LogInformation("udp backend: TUN {Device} (TSO {Tso}), UDP {Address}:{Port} (GRO {Gro})", DeviceName, _tso, iface.Address, _port, _gro);
         return Task.FromResult(new BackendRegistration(null, null, iface.Mtu - EncapOverhead));
     }
 
@@ -117,8 +133,17 @@ internal sealed class UdpBackend : IBackend
         _stopped = true;
         _tunToUdp?.Join();
         _udpToTun?.Join();
-        _socket?.Dispose();
-        _tun?.Dispose();
+        if (_socketFd >= 0)
+        {
+            UdpNative.Close(_socketFd);
+        }
+
+        // Closing the (non-persistent) TUN queue removes flannel0.
+        if (_tunFd >= 0)
+        {
+            UdpNative.Close(_tunFd);
+        }
+
         _netlink?.Dispose();
         _lock.Dispose();
         return ValueTask.CompletedTask;
@@ -138,25 +163,6 @@ internal sealed class UdpBackend : IBackend
         sum = (sum & 0xffff) + (sum >> 16);
         BinaryPrimitives.WriteUInt16BigEndian(packet[10..], (ushort)sum);
         return true;
-    }
-
-    private static Socket CreateSocket(string address, int port)
-    {
-        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        try
-        {
-            socket.Bind(new IPEndPoint(IPAddress.Parse(address), port));
-            socket.ReceiveTimeout = PollMs;
-            // Room for bursts: the TUN side can hand over packets faster than one thread drains them.
-            socket.ReceiveBufferSize = 4 * 1024 * 1024;
-            socket.SendBufferSize = 4 * 1024 * 1024;
-            return socket;
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
     }
 
     /// <summary>flannel's <c>configureIface</c>: subnet.0 with the Network's prefix, MTU, up, route for the Network.</summary>
@@ -181,17 +187,25 @@ internal sealed class UdpBackend : IBackend
         }
     }
 
+    /// <summary>
+    /// TUN → UDP. With TSO the kernel hands over TCP super-packets (up to 64 KiB): they are cut into
+    /// MSS-sized packets here, each a complete IPv4 packet of at most the TUN MTU (what flannel's peers
+    /// expect in a datagram), and sent in one UDP GSO call per ≤ 64 KiB. Other packets get their partial
+    /// checksum completed and go one per datagram.
+    /// </summary>
     private void TunToUdp()
     {
-        byte[] buffer = new byte[65536];
+        byte[] buffer = new byte[VirtioNetHeader.Length + 65535];
+        // Segments of one super-packet: at most 65535 bytes of payload plus a header per segment.
+        byte[] segments = new byte[2 * 65536];
         while (!_stopped)
         {
             int n;
             try
             {
-                n = _tun!.Read(buffer, PollMs);
+                n = UdpNative.ReadTun(_tunFd, buffer, PollMs);
             }
-            catch (Exception e) when (e is LinuxException or ObjectDisposedException)
+            catch (LinuxException e)
             {
                 if (!_stopped)
                 {
@@ -201,83 +215,175 @@ internal sealed class UdpBackend : IBackend
                 return;
             }
 
-            if (n < 20 || buffer[0] >> 4 != 4)
+            if (n < VirtioNetHeader.Length + 20)
             {
                 continue;
             }
 
-            uint destination = BinaryPrimitives.ReadUInt32BigEndian(buffer.AsSpan(16));
-            PeerRoute? peer = null;
-            foreach (PeerRoute route in _routes)
+            VirtioNetHeader header = VirtioNetHeader.Read(buffer);
+            Span<byte> packet = buffer.AsSpan(VirtioNetHeader.Length, n - VirtioNetHeader.Length);
+            if (packet[0] >> 4 != 4)
             {
-                if (route.Subnet.Contains(destination))
-                {
-                    peer = route;
-                    break;
-                }
+                continue;
             }
 
-            if (peer is null || !DecrementTtl(buffer.AsSpan(0, n)))
+            PeerRoute? peer = Lookup(BinaryPrimitives.ReadUInt32BigEndian(packet[16..]));
+            if (peer is null || !DecrementTtl(packet))
             {
                 // No lease holds the destination (or TTL expired): dropped, as flannel's proxy does.
                 continue;
             }
 
-            try
+            if ((header.GsoType & ~VirtioNetHeader.GsoEcn) == VirtioNetHeader.GsoTcpV4)
             {
-                _socket!.SendTo(buffer.AsSpan(0, n), SocketFlags.None, peer.Address);
+                (int count, int segmentLength) = TcpOffload.Segment(packet, header.GsoSize, segments);
+                if (count > 0)
+                {
+                    SendSegments(segments, count, segmentLength, peer);
+                }
+
+                continue;
             }
-            catch (SocketException e)
+
+            if (header.GsoType != VirtioNetHeader.GsoNone || ((header.Flags & VirtioNetHeader.NeedsChecksum) != 0 && !TcpOffload.CompleteChecksum(packet, header)))
             {
-                _log.LogDebug("udp backend: send to {Peer}: {Error}", peer.EndPoint, e.Message);
+                continue;
             }
+
+            Send(packet, peer.SockAddr, 0);
         }
     }
 
+    private PeerRoute? Lookup(uint destination)
+    {
+        foreach (PeerRoute route in _routes)
+        {
+            if (route.Subnet.Contains(destination))
+            {
+                return route;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Sends <paramref name="count"/> back-to-back segments, as few UDP GSO calls as the 64 KiB datagram limit allows.</summary>
+    private void SendSegments(byte[] segments, int count, int segmentLength, PeerRoute peer)
+    {
+        int total = ((count - 1) * segmentLength) + SegmentLengthAt(segments, (count - 1) * segmentLength);
+        // A UDP GSO send is one IP datagram before segmentation: ≤ 65507 bytes of UDP payload, ≤ 64 segments.
+        int perCall = Math.Min(MaxGsoSegments, MaxUdpPayload / segmentLength);
+        for (int offset = 0; offset < total;)
+        {
+            int length = Math.Min(perCall * segmentLength, total - offset);
+            ReadOnlySpan<byte> chunk = segments.AsSpan(offset, length);
+            if (!_udpGso || length <= segmentLength)
+            {
+                for (int i = 0; i < length; i += segmentLength)
+                {
+                    Send(chunk.Slice(i, Math.Min(segmentLength, length - i)), peer.SockAddr, 0);
+                }
+            }
+            else if (Send(chunk, peer.SockAddr, segmentLength) is UdpNative.EINVAL or UdpNative.EIO)
+            {
+                // The kernel (or the route's device) has no UDP GSO: datagram by datagram from now on.
+                _udpGso = false;
+                _log.LogInformation("udp backend: UDP GSO refused; sending one datagram per packet");
+                continue;
+            }
+
+            offset += length;
+        }
+    }
+
+    private static int SegmentLengthAt(byte[] segments, int offset) => BinaryPrimitives.ReadUInt16BigEndian(segments.AsSpan(offset + 2));
+
+    private int Send(ReadOnlySpan<byte> data, byte[] sockAddr, int segmentLength)
+    {
+        int e = UdpNative.Send(_socketFd, data, sockAddr, segmentLength);
+        if (e != 0 && !(segmentLength > 0 && e is UdpNative.EINVAL or UdpNative.EIO))
+        {
+            _log.LogDebug("udp backend: send: errno {Errno}", e);
+        }
+
+        return e;
+    }
+
+    /// <summary>
+    /// UDP → TUN. With UDP GRO one receive returns a run of same-sized datagrams; consecutive segments of
+    /// a TCP flow are merged into one super-packet for the TUN (the kernel forwards it to the pod as one),
+    /// anything else is written as it came.
+    /// </summary>
     private void UdpToTun()
     {
         byte[] buffer = new byte[65536];
+        byte[] plain = new byte[VirtioNetHeader.Length + 65536];
+        var coalescer = new TcpCoalescer();
+        TcpCoalescer.Sink write = WriteTun;
         while (!_stopped)
         {
             int n;
+            int segmentLength;
             try
             {
-                // Blocking receive with SO_RCVTIMEO (set at creation): one syscall per datagram under load.
-                n = _socket!.Receive(buffer);
-            }
-            catch (SocketException e) when (e.SocketErrorCode is SocketError.TimedOut or SocketError.WouldBlock or SocketError.Interrupted)
-            {
-                continue;
-            }
-            catch (SocketException e)
-            {
-                _log.LogDebug("udp backend: receive: {Error}", e.Message);
-                continue;
-            }
-            catch (ObjectDisposedException)
-            {
-                return;
-            }
-
-            if (n < 20 || buffer[0] >> 4 != 4)
-            {
-                continue;
-            }
-
-            try
-            {
-                _tun!.Write(buffer.AsSpan(0, n));
+                (n, segmentLength) = UdpNative.Receive(_socketFd, buffer);
             }
             catch (LinuxException e)
             {
-                _log.LogDebug("udp backend: write to {Device}: {Error}", DeviceName, e.Message);
+                if (!_stopped)
+                {
+                    _log.LogError("udp backend: receive: {Error}", e.Message);
+                }
+
+                return;
             }
+
+            if (n <= 0)
+            {
+                continue;
+            }
+
+            segmentLength = segmentLength <= 0 ? n : segmentLength;
+            for (int offset = 0; offset < n; offset += segmentLength)
+            {
+                ReadOnlySpan<byte> datagram = buffer.AsSpan(offset, Math.Min(segmentLength, n - offset));
+                if (datagram.Length >= 20 && datagram[0] >> 4 == 4)
+                {
+                    if (_tso)
+                    {
+                        coalescer.Add(datagram, write);
+                    }
+                    else
+                    {
+                        WritePlain(datagram, plain);
+                    }
+                }
+            }
+
+            coalescer.Flush(write);
         }
     }
 
-    /// <summary>A peer subnet and its serialized UDP address (SendTo with a SocketAddress allocates nothing).</summary>
+    /// <summary>One packet as it came (a zero virtio header: the kernel verifies its checksums).</summary>
+    private void WritePlain(ReadOnlySpan<byte> packet, byte[] scratch)
+    {
+        scratch.AsSpan(0, VirtioNetHeader.Length).Clear();
+        packet.CopyTo(scratch.AsSpan(VirtioNetHeader.Length));
+        WriteTun(scratch.AsSpan(0, VirtioNetHeader.Length + packet.Length));
+    }
+
+    private void WriteTun(ReadOnlySpan<byte> packetWithHeader)
+    {
+        int e = UdpNative.WriteTun(_tunFd, packetWithHeader);
+        if (e != 0)
+        {
+            _log.LogDebug("udp backend: write to {Device}: errno {Errno} ({Length} bytes, {Header})", DeviceName, e, packetWithHeader.Length, VirtioNetHeader.Read(packetWithHeader));
+        }
+    }
+
+    /// <summary>A peer subnet and its <c>sockaddr_in</c> (built once per lease, not per packet).</summary>
     private sealed record PeerRoute(Ip4Net Subnet, IPEndPoint EndPoint)
     {
-        public SocketAddress Address { get; } = EndPoint.Serialize();
+        public byte[] SockAddr { get; } = UdpNative.SockAddr(EndPoint.Address, EndPoint.Port);
     }
 }
