@@ -8,10 +8,6 @@ namespace Platform.Etcd.Server;
 
 internal sealed partial class EtcdServer
 {
-    // Bytes a put costs beyond key and value in the quota estimate (etcd's quota.go uses the
-    // request size plus a per-key overhead of the same order).
-    private const int PutQuotaOverheadBytes = 64;
-
     public async ValueTask<RangeResponse> RangeAsync(RangeRequest request, RequestContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -34,7 +30,7 @@ internal sealed partial class EtcdServer
     {
         ArgumentNullException.ThrowIfNull(request);
         RequestValidation.CheckPut(request);
-        await CheckQuotaAsync(request.Key.Length + request.Value.Length + PutQuotaOverheadBytes, cancellationToken).ConfigureAwait(false);
+        await CheckQuotaAsync(QuotaCost.Put(request), cancellationToken).ConfigureAwait(false);
         ApplyResult result = await ProposeAsync(new InternalRaftRequest { Put = request }, context, cancellationToken).ConfigureAwait(false);
         var response = (PutResponse)result.Response!;
         response.Header = NewHeader(response.Header.Revision);
@@ -74,7 +70,7 @@ internal sealed partial class EtcdServer
         {
             if (HasPuts(request))
             {
-                await CheckQuotaAsync(request.CalculateSize(), cancellationToken).ConfigureAwait(false);
+                await CheckQuotaAsync(QuotaCost.Txn(request), cancellationToken).ConfigureAwait(false);
             }
 
             ApplyResult result = await ProposeAsync(new InternalRaftRequest { Txn = request }, context, cancellationToken).ConfigureAwait(false);
@@ -100,13 +96,14 @@ internal sealed partial class EtcdServer
     }
 
     /// <summary>
-    /// etcd's quota check before proposing a write that grows the backend: over the quota, the
-    /// NOSPACE alarm is raised through raft and the request fails with "database space exceeded".
+    /// etcd's quotaKVServer: a request whose estimated cost (<see cref="QuotaCost"/>) does not fit
+    /// in the quota next to the backend and its uncommitted batches is refused before it is
+    /// proposed, and raises the NOSPACE alarm (through raft) if it is not raised yet.
     /// </summary>
     private async ValueTask CheckQuotaAsync(long costBytes, CancellationToken cancellationToken)
     {
         long quota = _options.QuotaBackendBytes == 0 ? MvccOptions.DefaultQuotaBackendBytes : _options.QuotaBackendBytes;
-        if (quota < 0 || _kv.DbSizeBytes + costBytes <= quota)
+        if (quota < 0 || _kv.QuotaUsedBytes + costBytes < quota)
         {
             return;
         }

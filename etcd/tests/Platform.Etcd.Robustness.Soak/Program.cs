@@ -4,7 +4,9 @@ using Platform.Etcd.Robustness.Harness;
 // Long robustness runs: every seed of --seeds against --binary, one after another; each run prints
 // one summary line, failing runs their details. Exit code 1 when any run failed, 2 on bad usage.
 //   dotnet run --project etcd/tests/Platform.Etcd.Robustness.Soak -- --seeds 1-50 --binary out/bin/etcd
-//   options: --fault <FaultKind> (default: from the seed), --ops <answers before and after the fault>,
+//   options: --fault <FaultKind> (default: from the seed), --fault-set default|failpoints|all (the
+//            kinds a seed picks from, FaultKinds.Default by default; failpoint kinds need our etcd
+//            built with -c Failpoints, which this project builds: --failpoints-binary runs it), --ops <answers before and after the fault>,
 //            --clients <n>, --fault-seconds <s>, --verbose (progress lines),
 //            --dump <dir> (a failing run's history, one operation per line), --no-leases (a workload
 //            without lease requests, to look past a lease bug), --snapshot-count N (members' flag),
@@ -13,6 +15,7 @@ using Platform.Etcd.Robustness.Harness;
 string binary = "/usr/bin/etcd";
 List<int> seeds = [1];
 FaultKind? fault = null;
+IReadOnlyList<FaultKind> faultSet = FaultKinds.Default;
 int ops = 300;
 int clients = 6;
 double faultSeconds = 2;
@@ -39,6 +42,19 @@ try
                 string name = Value();
                 fault = Enum.TryParse(name, ignoreCase: true, out FaultKind parsed) ? parsed
                     : throw new ArgumentException($"unknown fault {name}; one of {string.Join(", ", Enum.GetNames<FaultKind>())}");
+                break;
+            case "--fault-set":
+                faultSet = Value() switch
+                {
+                    "default" => FaultKinds.Default,
+                    "failpoints" => FaultKinds.Failpoint,
+                    "all" => [.. FaultKinds.Default, .. FaultKinds.Failpoint],
+                    string other => throw new ArgumentException($"unknown fault set {other}; one of default, failpoints, all"),
+                };
+                break;
+            case "--failpoints-binary":
+                // Built with this project (etcd/src/etcd/bin/Failpoints/net10.0/etcd).
+                binary = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../../src/etcd/bin/Failpoints/net10.0/etcd"));
                 break;
             case "--ops":
                 ops = int.Parse(Value(), CultureInfo.InvariantCulture);
@@ -75,7 +91,13 @@ try
 catch (Exception e) when (e is ArgumentException or FormatException or OverflowException)
 {
     Console.Error.WriteLine($"soak: {e.Message}");
-    Console.Error.WriteLine("usage: soak [--binary PATH] [--seeds 1-50|1,4,9] [--fault KIND] [--ops N] [--clients N] [--fault-seconds S] [--verbose] [--dump DIR] [--no-leases] [--snapshot-count N] [--member-arg ARG]... [--ignore-lease-header-revisions]");
+    Console.Error.WriteLine("usage: soak [--binary PATH | --failpoints-binary] [--seeds 1-50|1,4,9] [--fault KIND] [--fault-set default|failpoints|all] [--ops N] [--clients N] [--fault-seconds S] [--verbose] [--dump DIR] [--no-leases] [--snapshot-count N] [--member-arg ARG]... [--ignore-lease-header-revisions]");
+    return 2;
+}
+
+if ((fault is { } one ? [one] : faultSet).Any(f => f.IsFailpoint()) && !File.Exists(binary))
+{
+    Console.Error.WriteLine($"soak: {binary} is missing; failpoint faults need our etcd built with: dotnet build etcd/src/etcd -c Failpoints");
     return 2;
 }
 
@@ -86,7 +108,7 @@ foreach (int seed in seeds)
     {
         Executable = binary,
         Seed = seed,
-        Fault = fault,
+        Fault = fault ?? faultSet[seed % faultSet.Count],
         OperationsBeforeFault = ops,
         OperationsAfterFault = ops,
         Clients = clients,

@@ -330,7 +330,7 @@ internal sealed partial class EtcdServer
     private void CheckTxnFitsQuota(TxnRequest txn)
     {
         long quota = _options.QuotaBackendBytes == 0 ? MvccOptions.DefaultQuotaBackendBytes : _options.QuotaBackendBytes;
-        if (quota >= 0 && _kv.DbSizeBytes + txn.CalculateSize() + (64L * txn.Success.Count) > quota)
+        if (quota >= 0 && _kv.QuotaUsedBytes + QuotaCost.Txn(txn) >= quota)
         {
             throw EtcdErrors.NoSpace;
         }
@@ -414,6 +414,9 @@ internal sealed partial class EtcdServer
         // (etcd's ForceCommit); then the snap file, then the WAL marker (never a marker without its file).
         _kv.ForceCommit();
         _snapshotter.SaveSnap(snapshot);
+#if PLATFORM_FAILPOINTS
+        Storage.Failpoints.Failpoint.Evaluate(Storage.Failpoints.Failpoint.RaftAfterSaveSnap);
+#endif
         _wal!.SaveSnapshot(new WalSnapshot(snapshot.Metadata.Index, snapshot.Metadata.Term, snapshot.Metadata.ConfState));
         _wal.ReleaseLockTo(snapshot.Metadata.Index);
         _snapshotIndex = applied;

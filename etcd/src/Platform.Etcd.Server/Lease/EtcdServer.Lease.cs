@@ -30,7 +30,7 @@ internal sealed partial class EtcdServer
             grant.ID = (long)(_ids.Next() & long.MaxValue);
         }
 
-        await CheckQuotaAsync(64, cancellationToken).ConfigureAwait(false);
+        await CheckQuotaAsync(QuotaCost.LeaseOverheadBytes, cancellationToken).ConfigureAwait(false);
         ApplyResult result = await ProposeAsync(new InternalRaftRequest { LeaseGrant = grant }, context, cancellationToken).ConfigureAwait(false);
         var response = (LeaseGrantResponse)result.Response!;
         response.Header = NewHeader();

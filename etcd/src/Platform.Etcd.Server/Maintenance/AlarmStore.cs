@@ -20,7 +20,16 @@ internal sealed class AlarmStore
     {
         lock (_lock)
         {
-            return _alarms.Any(a => a.Alarm == type);
+            // A loop, not LINQ: every put and txn asks (the lambda's closure was garbage per call).
+            foreach (AlarmMember a in _alarms)
+            {
+                if (a.Alarm == type)
+                {
+                    return true;
+                }
+            }
+
+            return false;
         }
     }
 

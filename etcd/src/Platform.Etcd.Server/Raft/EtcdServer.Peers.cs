@@ -2,7 +2,6 @@ using Google.Protobuf;
 using Microsoft.Extensions.Logging;
 using Platform.Etcd.Api;
 using Platform.Etcd.Server.State;
-using Platform.Etcd.Server.Watch;
 using Platform.Etcd.Storage.Mvcc;
 using Platform.Raft;
 
@@ -169,8 +168,8 @@ internal sealed partial class EtcdServer
 
     /// <summary>
     /// Loop thread, applying a leader's snapshot: the backend that came with it replaces ours (etcd's
-    /// applySnapshot → recoverSnapshotBackend), and with it leases, auth and alarms. Watch streams of
-    /// the old backend end; clients reconnect from their last revision.
+    /// applySnapshot → recoverSnapshotBackend), and with it leases, auth and alarms. Watch streams
+    /// stay open: the hub catches their watchers up from the new backend.
     /// </summary>
     private void ReplaceBackend(ulong index)
     {
@@ -181,7 +180,6 @@ internal sealed partial class EtcdServer
         }
 
         IKvStore old = _kv;
-        WatchHub oldHub = _watchHub;
 
         // Committing first keeps the old file whole; readers still inside it finish on it.
         old.Dispose();
@@ -197,8 +195,7 @@ internal sealed partial class EtcdServer
             _lessor.Promote(_options.ElectionTimeout);
         }
 
-        _watchHub = new WatchHub(_kv, _options, this, _time, _options.LoggerFactory.CreateLogger("watch"));
-        _ = oldHub.DisposeAsync().AsTask();
+        _watchHub.ReplaceStore(_kv);
         _logger.LogInformation(
             "etcdserver: replaced the backend with the snapshot's (index {Index}, consistent index {ConsistentIndex}, revision {Revision})",
             index,

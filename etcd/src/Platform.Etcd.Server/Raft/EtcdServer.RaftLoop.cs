@@ -294,6 +294,10 @@ internal sealed partial class EtcdServer : IRaftMessageSink
             }
         }
 
+#if PLATFORM_FAILPOINTS
+        Storage.Failpoints.Failpoint.Evaluate(Storage.Failpoints.Failpoint.RaftAfterSave);
+#endif
+
         if (ready.Snapshot is Snapshot installed)
         {
             _wal!.SaveSnapshot(new Storage.Wal.WalSnapshot(installed.Metadata.Index, installed.Metadata.Term, installed.Metadata.ConfState));

@@ -25,7 +25,6 @@ internal sealed class WatchHub : IAsyncDisposable
     // How often unsynced watchers are retried when nothing signals (etcd: every 100 ms).
     private static readonly TimeSpan s_syncInterval = TimeSpan.FromMilliseconds(100);
 
-    private readonly IKvStore _kv;
     private readonly EtcdServerOptions _options;
     private readonly EtcdServer _server;
     private readonly ILogger _logger;
@@ -35,9 +34,10 @@ internal sealed class WatchHub : IAsyncDisposable
     private readonly HashSet<WatchStream> _streams = [];
     private readonly SemaphoreSlim _signal = new(0);
     private readonly CancellationTokenSource _stop = new();
-    private readonly IDisposable _subscription;
     private readonly Task _syncLoop;
     private readonly ITimer _progressTimer;
+    private IKvStore _kv;
+    private IDisposable _subscription;
     private long _lastNotified;
 
     public WatchHub(IKvStore kv, EtcdServerOptions options, EtcdServer server, TimeProvider time, ILogger logger)
@@ -85,6 +85,31 @@ internal sealed class WatchHub : IAsyncDisposable
             }
 
             UpdateGauges();
+        }
+    }
+
+    /// <summary>
+    /// Loop thread, after a leader's snapshot replaced the backend (the old one is disposed, the
+    /// new one at or beyond every revision the old one had): the hub follows the new store and
+    /// every synced watcher becomes unsynced at its next revision, so the sync loop catches it up
+    /// from the new backend's history, or cancels it as compacted (etcd's watchableStore.Restore).
+    /// Streams stay open.
+    /// </summary>
+    public void ReplaceStore(IKvStore kv)
+    {
+        lock (_lock)
+        {
+            _subscription.Dispose();
+            _kv = kv;
+            _lastNotified = kv.CurrentRevision;
+            _subscription = kv.Subscribe(OnCommitted);
+            foreach (Watcher w in _synced)
+            {
+                _unsynced.Add(w);
+            }
+
+            _synced.Clear();
+            _signal.Release();
         }
     }
 
@@ -219,9 +244,14 @@ internal sealed class WatchHub : IAsyncDisposable
                 {
                     more |= CatchUp(w);
                 }
-                catch (ObjectDisposedException)
+                catch (ObjectDisposedException) when (_stop.IsCancellationRequested)
                 {
                     return;
+                }
+                catch (ObjectDisposedException) when (StoreReplaced(w))
+                {
+                    // Read from a backend a snapshot replaced: the next round reads the new one.
+                    more = true;
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
@@ -239,23 +269,31 @@ internal sealed class WatchHub : IAsyncDisposable
     /// <summary>One catch-up step for an unsynced watcher; true when it is still behind and could progress now.</summary>
     private bool CatchUp(Watcher w)
     {
-        long compacted = _kv.CompactedRevision;
+        // The store of this step: a snapshot may swap it meanwhile (ReplaceStore), and a read of
+        // the disposed one throws ObjectDisposedException: the step is then retried on the new one.
+        IKvStore kv;
+        lock (_lock)
+        {
+            kv = _kv;
+        }
+
+        long compacted = kv.CompactedRevision;
         if (w.NextRevision <= compacted)
         {
             CancelCompacted(w, compacted);
             return false;
         }
 
-        if (w.NextRevision <= _kv.CurrentRevision)
+        if (w.NextRevision <= kv.CurrentRevision)
         {
             ChangesResult changes;
             try
             {
-                changes = _kv.Changes(w.NextRevision, CatchUpBatchEvents, w.PrevKv);
+                changes = kv.Changes(w.NextRevision, CatchUpBatchEvents, w.PrevKv);
             }
             catch (MvccException e) when (e.Error == MvccError.Compacted)
             {
-                CancelCompacted(w, _kv.CompactedRevision);
+                CancelCompacted(w, kv.CompactedRevision);
                 return false;
             }
 
@@ -288,6 +326,14 @@ internal sealed class WatchHub : IAsyncDisposable
             }
 
             return true;
+        }
+    }
+
+    private bool StoreReplaced(Watcher w)
+    {
+        lock (_lock)
+        {
+            return _unsynced.Contains(w);
         }
     }
 

@@ -49,6 +49,13 @@ public interface IKvStore : IDisposable
     /// <summary>The backend's size (LMDB pages up to the highest one used), what the quota is checked against.</summary>
     public long DbSizeBytes { get; }
 
+    /// <summary>
+    /// <see cref="DbSizeBytes"/> plus the bytes of the applied batches not committed yet: what a
+    /// put is checked against (the server checks a request's estimated cost against it before
+    /// proposing, as etcd's quota does).
+    /// </summary>
+    public long QuotaUsedBytes { get; }
+
     /// <summary>The bytes of pages holding data; <see cref="DbSizeBytes"/> minus this is what defragmenting would free.</summary>
     public long DbSizeInUseBytes { get; }
 

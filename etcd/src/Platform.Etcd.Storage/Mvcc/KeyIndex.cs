@@ -3,17 +3,16 @@ namespace Platform.Etcd.Storage.Mvcc;
 /// <summary>
 /// The revisions of one key, as etcd's keyIndex: a list of generations, each the life of the key
 /// from a creating put to the tombstone that deleted it. The last generation is the current one
-/// (empty after a delete until the next put).
+/// (empty after a delete until the next put). <see cref="TreeIndex"/> keeps the key itself and
+/// holds one of these only for keys whose history is more than a single live revision.
 /// </summary>
 /// <remarks>
 /// Example: put@1.0, put@2.0, delete@3.0, put@4.0 gives generations {1.0, 2.0, 3.0(t)} and {4.0}.
 /// Compacting at 2 keeps {2.0, 3.0(t)} and {4.0}; at 3 only {4.0} (a generation that ends at or
 /// below the compaction revision goes entirely).
 /// </remarks>
-internal sealed class KeyIndex(byte[] key)
+internal sealed class KeyIndex
 {
-    public byte[] Key { get; } = key;
-
     /// <summary>The latest revision of the key (put or tombstone).</summary>
     public Revision Modified { get; private set; }
 
@@ -51,6 +50,27 @@ internal sealed class KeyIndex(byte[] key)
         Modified = modified;
     }
 
+    /// <summary>
+    /// True when the history is one live generation holding a single revision (what
+    /// <see cref="Restore"/> builds): <see cref="TreeIndex"/> then keeps it inline.
+    /// </summary>
+    public bool IsSingleRevision(out Revision created, out Revision modified, out long version)
+    {
+        if (Generations.Count == 1 && Generations[0].Revisions.Count == 1)
+        {
+            Generation g = Generations[0];
+            created = g.Created;
+            modified = g.Revisions[0];
+            version = g.Version;
+            return true;
+        }
+
+        created = default;
+        modified = default;
+        version = 0;
+        return false;
+    }
+
     /// <returns>False when the key is not live (nothing to delete).</returns>
     public bool Tombstone(Revision revision)
     {
@@ -86,34 +106,6 @@ internal sealed class KeyIndex(byte[] key)
         created = g.Created;
         version = g.Version - (g.Revisions.Count - n - 1);
         return true;
-    }
-
-    /// <summary>Revisions at or after <paramref name="fromRev"/>, keeping only the last change of each main revision.</summary>
-    public List<Revision> Since(long fromRev)
-    {
-        var result = new List<Revision>();
-        long last = 0;
-        foreach (Generation g in Generations)
-        {
-            foreach (Revision r in g.Revisions)
-            {
-                if (r.Main < fromRev)
-                {
-                    continue;
-                }
-
-                if (r.Main == last)
-                {
-                    result[^1] = r;
-                    continue;
-                }
-
-                result.Add(r);
-                last = r.Main;
-            }
-        }
-
-        return result;
     }
 
     /// <summary>

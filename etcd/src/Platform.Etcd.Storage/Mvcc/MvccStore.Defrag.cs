@@ -87,6 +87,7 @@ internal sealed partial class MvccStore
                 LmdbBackend old = _backend;
                 Volatile.Write(ref _backend, copy);
                 Volatile.Write(ref _backendSizeBytes, copy.SizeBytes);
+                Volatile.Write(ref _backendInUseBytes, copy.SizeInUseBytes);
                 copy = null;
                 old.Dispose();
             }

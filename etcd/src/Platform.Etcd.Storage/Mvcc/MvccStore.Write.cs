@@ -73,7 +73,7 @@ internal sealed partial class MvccStore
         }
 
         long size = Volatile.Read(ref _backendSizeBytes);
-        long uncommitted = _pending.Bytes + Volatile.Read(ref _committingBytes);
+        long uncommitted = UncommittedBytes;
         if (size + uncommitted + costBytes > quota)
         {
             _noSpaceAlarm = true;
@@ -195,7 +195,7 @@ internal sealed partial class MvccStore
                 Lease = lease,
             };
             PendingBatch pending = _store._pending;
-            pending.Add(new BackendOp(LmdbBackend.KeyTable, revision.ToKey(), kv.ToByteArray()));
+            pending.Add(new BackendOp(LmdbBackend.KeyTable, revision.ToKey(), null, kv));
             _store._indexLock.EnterWriteLock();
             try
             {

@@ -87,9 +87,14 @@ internal sealed partial class MvccStore : IKvStore
 
     public bool NoSpaceAlarm => _noSpaceAlarm;
 
-    public long DbSizeBytes => WithBackend(b => b.SizeBytes);
+    public long DbSizeBytes => Volatile.Read(ref _backendSizeBytes);
 
-    public long DbSizeInUseBytes => WithBackend(b => b.SizeInUseBytes);
+    public long DbSizeInUseBytes => Volatile.Read(ref _backendInUseBytes);
+
+    public long QuotaUsedBytes => Volatile.Read(ref _backendSizeBytes) + UncommittedBytes;
+
+    // The pending batch is swapped by the committer: read its reference once.
+    private long UncommittedBytes => Volatile.Read(ref _pending).Bytes + Volatile.Read(ref _committingBytes);
 
     /// <summary>The task of the running (or last) physical compaction, for tests.</summary>
     internal Task CompactionTask => _compaction;
@@ -229,22 +234,7 @@ internal sealed partial class MvccStore : IKvStore
                 KeyValue kv = KeyValue.Parser.ParseFrom(v.AsSpan());
                 current = revision.Main;
                 keys++;
-                KeyIndex? ki = _index.Find(kv.Key.Span);
-                if (Revision.IsTombstone(revisionKey))
-                {
-                    // A tombstone of a key whose earlier history is compacted away deletes nothing.
-                    ki?.Tombstone(revision);
-                }
-                else if (ki is not null)
-                {
-                    ki.Put(revision);
-                }
-                else
-                {
-                    ki = new KeyIndex(kv.Key.ToByteArray());
-                    ki.Restore(new Revision(kv.CreateRevision, 0), revision, kv.Version);
-                    _index.Insert(ki);
-                }
+                _index.Restore(kv.Key.Span, revision, Revision.IsTombstone(revisionKey), kv.CreateRevision, kv.Version);
             }
         }
 
@@ -263,6 +253,7 @@ internal sealed partial class MvccStore : IKvStore
         _currentRevision = Math.Max(current, _compactMainRevision);
         _visibleRevision = _currentRevision;
         _backendSizeBytes = _backend.SizeBytes;
+        _backendInUseBytes = _backend.SizeInUseBytes;
         LogRestored(_logger, _path, keys, _index.KeyCount, _currentRevision, _compactMainRevision, index);
     }
 

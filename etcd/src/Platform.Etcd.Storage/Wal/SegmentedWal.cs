@@ -481,6 +481,9 @@ internal sealed partial class SegmentedWal : IWriteAheadLog
             return;
         }
 
+#if PLATFORM_FAILPOINTS
+        Failpoints.Failpoint.EvaluateWrite(Tail.Handle, _buffer.WrittenSpan, _tailOffsetBytes);
+#endif
         RandomAccess.Write(Tail.Handle, _buffer.WrittenSpan, _tailOffsetBytes);
         _tailOffsetBytes += _buffer.WrittenCount;
         _buffer.ResetWrittenCount();
@@ -489,6 +492,9 @@ internal sealed partial class SegmentedWal : IWriteAheadLog
     private void SyncTail()
     {
         long start = _options.TimeProvider.GetTimestamp();
+#if PLATFORM_FAILPOINTS
+        Failpoints.Failpoint.Evaluate(Failpoints.Failpoint.WalFsync);
+#endif
         PosixFile.DataSync(Tail.Handle);
         TimeSpan took = _options.TimeProvider.GetElapsedTime(start);
         if (took > _options.SlowSyncWarning)

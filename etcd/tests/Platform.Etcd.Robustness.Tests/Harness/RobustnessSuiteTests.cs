@@ -23,12 +23,28 @@ public sealed class RobustnessSuiteTests(ITestOutputHelper output)
 
     public static TheoryData<int> CiSeeds => new(s_ciSeeds);
 
+    /// <summary>Our etcd built with <c>-c Failpoints</c> (the test-only fault hooks), referenced by this project.</summary>
+    public static string OurFailpointsEtcd { get; } = typeof(RobustnessSuiteTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+        .Single(a => a.Key == "OurFailpointsEtcdExecutable").Value!;
+
+    /// <summary>The failpoint CI set: each failpoint fault once, with a fixed seed (victim and firing point come from it).</summary>
+    public static TheoryData<FaultKind, int> FailpointCiRuns => new()
+    {
+        { FaultKind.WalFsyncError, 1 },
+        { FaultKind.WalTornWrite, 2 },
+        { FaultKind.CrashAfterWalSave, 3 },
+        { FaultKind.CrashDuringSnapshotSave, 4 },
+    };
+
     [Fact]
     public void CiSeeds_CoverEveryFaultKind()
     {
-        FaultKind[] kinds = Enum.GetValues<FaultKind>();
+        IReadOnlyList<FaultKind> kinds = FaultKinds.Default;
 
-        Assert.Equal(kinds.Order(), s_ciSeeds.Select(seed => kinds[seed % kinds.Length]).Order());
+        Assert.Equal(kinds.Order(), s_ciSeeds.Select(seed => kinds[seed % kinds.Count]).Order());
+        Assert.Equal(
+            Enum.GetValues<FaultKind>().Except(kinds).Order(),
+            FailpointCiRuns.Select(row => (FaultKind)row[0]).Order());
     }
 
     [Theory]
@@ -53,9 +69,20 @@ public sealed class RobustnessSuiteTests(ITestOutputHelper output)
         Assert.True(report.Passed, report.Details());
     }
 
-    private async Task<RobustnessReport> RunAsync(string executable, int seed)
+    [Theory]
+    [MemberData(nameof(FailpointCiRuns))]
+    public async Task OurFailpointsEtcd_Fault_PassesEveryCheck(FaultKind fault, int seed)
     {
-        RobustnessReport report = await RobustnessRun.RunAsync(new RobustnessOptions { Executable = executable, Seed = seed });
+        Assert.True(File.Exists(OurFailpointsEtcd), $"{OurFailpointsEtcd} is missing (built with this project, -c Failpoints)");
+
+        RobustnessReport report = await RunAsync(OurFailpointsEtcd, seed, fault);
+
+        Assert.True(report.Passed, report.Details());
+    }
+
+    private async Task<RobustnessReport> RunAsync(string executable, int seed, FaultKind? fault = null)
+    {
+        RobustnessReport report = await RobustnessRun.RunAsync(new RobustnessOptions { Executable = executable, Seed = seed, Fault = fault });
         output.WriteLine(report.Summary);
         output.WriteLine(report.Transcript);
         return report;

@@ -10,6 +10,7 @@ internal sealed class ClusterMember
 {
     private const int LogLines = 400;
     private readonly ConcurrentQueue<string> _log = new();
+    private readonly ConcurrentQueue<string> _notable = new();
     private Process? _process;
     private int _snapshotLines;
 
@@ -57,6 +58,53 @@ internal sealed class ClusterMember
     /// <summary>The last lines the process wrote (every incarnation).</summary>
     public string Log => string.Join('\n', _log);
 
+    /// <summary>
+    /// The file a Failpoints build of ours reads its failpoint spec from once it appears
+    /// (<c>PLATFORM_ETCD_FAILPOINTS_FILE</c>, set for every start when the cluster uses failpoints).
+    /// </summary>
+    public string FailpointFile => DataDirectory + ".failpoints";
+
+    /// <summary>Whether to pass <see cref="FailpointFile"/> to the process.</summary>
+    public bool UseFailpoints { get; set; }
+
+    /// <summary>How many lines (every incarnation) mentioning failpoints or torn tails contain <paramref name="text"/>.</summary>
+    public int LinesContaining(string text) => _notable.Count(l => l.Contains(text, StringComparison.Ordinal));
+
+    /// <summary>Arms failpoints in the running process: writes the spec file atomically (temporary file, rename).</summary>
+    public void ArmFailpoints(string spec)
+    {
+        string temporary = FailpointFile + ".tmp";
+        File.WriteAllText(temporary, spec);
+        File.Move(temporary, FailpointFile, overwrite: true);
+    }
+
+    /// <summary>Removes the spec, so the next start runs unfaulted.</summary>
+    public void DisarmFailpoints() => File.Delete(FailpointFile);
+
+    /// <summary>Waits for the process to exit by itself; its exit code, or null when it still runs after <paramref name="timeout"/>.</summary>
+    public async Task<int?> WaitForExitAsync(TimeSpan timeout)
+    {
+        Process? process = _process;
+        if (process is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            await process.WaitForExitAsync().WaitAsync(timeout);
+        }
+        catch (TimeoutException)
+        {
+            return null;
+        }
+
+        _process = null;
+        int code = process.ExitCode;
+        process.Dispose();
+        return code;
+    }
+
     public async Task StartAsync(string executable, IReadOnlyList<string> arguments, TimeSpan readyTimeout)
     {
         if (IsRunning)
@@ -70,6 +118,11 @@ internal sealed class ClusterMember
             RedirectStandardOutput = true,
             UseShellExecute = false,
         };
+        if (UseFailpoints)
+        {
+            start.Environment["PLATFORM_ETCD_FAILPOINTS_FILE"] = FailpointFile;
+        }
+
         foreach (string argument in arguments)
         {
             start.ArgumentList.Add(argument);
@@ -88,6 +141,11 @@ internal sealed class ClusterMember
             if (line.Data.Contains("snapshot", StringComparison.OrdinalIgnoreCase))
             {
                 Interlocked.Increment(ref _snapshotLines);
+            }
+
+            if (line.Data.Contains("failpoint", StringComparison.Ordinal) || line.Data.Contains("torn tail", StringComparison.Ordinal))
+            {
+                _notable.Enqueue(line.Data);
             }
 
             while (_log.Count > LogLines)
@@ -190,7 +248,7 @@ internal sealed class EtcdCluster : IAsyncDisposable
     /// <summary>Creates the next member's ports, directory and proxy (not started).</summary>
     public ClusterMember AddMemberSlot()
     {
-        var member = new ClusterMember(_members.Count, _directory.Combine($"m{_members.Count}"));
+        var member = new ClusterMember(_members.Count, _directory.Combine($"m{_members.Count}")) { UseFailpoints = _options.Failpoints };
         _members.Add(member);
         Network.AddProxy(member.Index, member.ProxyPort, member.PeerPort);
         return member;
@@ -333,6 +391,9 @@ internal sealed record ClusterOptions(string Executable, string Token, int Seed)
     public int SnapshotCount { get; init; } = 300;
 
     public TimeSpan ReadyTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Whether members get a failpoint file (<see cref="ClusterMember.FailpointFile"/>): runs with a failpoint fault.</summary>
+    public bool Failpoints { get; init; }
 
     /// <summary>More flags for every member (e.g. our etcd's <c>--experimental-snapshot-catchup-entries</c>).</summary>
     public IReadOnlyList<string> ExtraArguments { get; init; } = [];

@@ -26,16 +26,52 @@ public enum FaultKind
 
     /// <summary>Remove a member through the Cluster API under load, then add a fresh one (new data, new ports) and start it.</summary>
     MemberReplace,
+
+    /// <summary>
+    /// Failpoint (a <c>Failpoints</c> build of ours): the leader's WAL <c>fdatasync</c> fails with
+    /// EIO; the member must stop (etcd panics), then restart on its data with nothing acknowledged lost.
+    /// </summary>
+    WalFsyncError,
+
+    /// <summary>Failpoint: a member dies after writing part of a WAL frame (no fsync); on restart the torn tail must be cut and the member rejoin.</summary>
+    WalTornWrite,
+
+    /// <summary>Failpoint: the leader dies right after its WAL save, before sending or applying (etcd's raftAfterSave).</summary>
+    CrashAfterWalSave,
+
+    /// <summary>Failpoint: a member dies between writing a snapshot's <c>.snap</c> file and its WAL marker (etcd's raftAfterSaveSnap).</summary>
+    CrashDuringSnapshotSave,
+}
+
+/// <summary>Which fault kinds a binary can take.</summary>
+public static class FaultKinds
+{
+    /// <summary>Faults any etcd binary takes (processes and network); a seed picks <c>Default[seed % 7]</c>.</summary>
+    public static IReadOnlyList<FaultKind> Default { get; } =
+        [FaultKind.KillMember, FaultKind.KillLeader, FaultKind.IsolateLeader, FaultKind.IsolateFollower, FaultKind.DelayPeers, FaultKind.DropPeers, FaultKind.MemberReplace];
+
+    /// <summary>Faults injected through failpoints: only our etcd built with <c>-c Failpoints</c> has them.</summary>
+    public static IReadOnlyList<FaultKind> Failpoint { get; } =
+        [FaultKind.WalFsyncError, FaultKind.WalTornWrite, FaultKind.CrashAfterWalSave, FaultKind.CrashDuringSnapshotSave];
+
+    public static bool IsFailpoint(this FaultKind fault) => Failpoint.Contains(fault);
 }
 
 /// <summary>Injects one fault into a cluster and heals it afterwards.</summary>
 internal static class Faults
 {
-    public static async Task InjectAsync(FaultKind fault, EtcdCluster cluster, Random random, TimeSpan duration, Action<string> log)
+    public static async Task InjectAsync(FaultKind fault, EtcdCluster cluster, Random random, TimeSpan duration, Action<string> log, Action<string> problem)
     {
         int count = cluster.Members.Count;
         switch (fault)
         {
+            case FaultKind.WalFsyncError:
+            case FaultKind.WalTornWrite:
+            case FaultKind.CrashAfterWalSave:
+            case FaultKind.CrashDuringSnapshotSave:
+                await FailpointAsync(fault, cluster, random, duration, log, problem);
+                break;
+
             case FaultKind.KillMember:
             case FaultKind.KillLeader:
                 {
@@ -96,6 +132,60 @@ internal static class Faults
 
             default:
                 throw new ArgumentOutOfRangeException(nameof(fault), fault, null);
+        }
+    }
+
+    /// <summary>
+    /// Arms one failpoint in one member (its failpoint file), waits for the member to die of it,
+    /// then restarts it on its data; checks the member said the failpoint fired and, for a torn
+    /// write, that the restart cut the torn tail.
+    /// </summary>
+    private static async Task FailpointAsync(FaultKind fault, EtcdCluster cluster, Random random, TimeSpan duration, Action<string> log, Action<string> problem)
+    {
+        ClusterMember leader = await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(15));
+        ClusterMember victim = fault is FaultKind.WalFsyncError or FaultKind.CrashAfterWalSave
+            ? leader
+            : cluster.Current.ElementAt(random.Next(cluster.Current.Count()));
+
+        // A few evaluations in, so the fault lands in the middle of the traffic, not on its first write.
+        (string point, string spec) = fault switch
+        {
+            FaultKind.WalFsyncError => ("wal-fsync", $"wal-fsync=eio@{2 + random.Next(8)}"),
+            FaultKind.WalTornWrite => ("wal-write", $"wal-write=torn@{2 + random.Next(8)}"),
+            FaultKind.CrashAfterWalSave => ("raft-after-save", $"raft-after-save=kill@{2 + random.Next(8)}"),
+            _ => ("raft-after-save-snap", "raft-after-save-snap=kill"),
+        };
+        int firedBefore = victim.LinesContaining($"failpoint {point} fired");
+        int repairedBefore = victim.LinesContaining("repaired torn tail");
+        log($"arm {spec} in {victim.Name} (leader {leader.Name})");
+        victim.ArmFailpoints(spec);
+        int? exitCode = await victim.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        victim.DisarmFailpoints();
+        if (exitCode is null)
+        {
+            problem($"harness: failpoint {spec} in {victim.Name} did not stop it within 30 s (is {cluster.Executable} a Failpoints build?)");
+            await victim.KillAsync();
+        }
+        else
+        {
+            log($"{victim.Name} exited with {exitCode}");
+            if (victim.LinesContaining($"failpoint {point} fired") == firedBefore)
+            {
+                problem($"{victim.Name} exited ({exitCode}) without reporting that failpoint {point} fired");
+            }
+
+            if (fault == FaultKind.WalFsyncError && exitCode == 0)
+            {
+                problem($"{victim.Name} exited with 0 after its WAL fsync failed (must fail, as etcd panics)");
+            }
+        }
+
+        await Task.Delay(duration);
+        log($"restart {victim.Name}");
+        await cluster.RestartAsync(victim);
+        if (fault == FaultKind.WalTornWrite && victim.LinesContaining("repaired torn tail") == repairedBefore)
+        {
+            problem($"{victim.Name} restarted after a torn WAL write without repairing a torn tail");
         }
     }
 

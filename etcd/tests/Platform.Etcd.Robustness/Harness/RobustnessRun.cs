@@ -15,7 +15,7 @@ public sealed record RobustnessOptions
 
     public int Seed { get; init; } = 1;
 
-    /// <summary>The fault; null picks <c>FaultKind[seed % count]</c>.</summary>
+    /// <summary>The fault; null picks <c>FaultKinds.Default[seed % 7]</c> (failpoint kinds only when named: they need a Failpoints build).</summary>
     public FaultKind? Fault { get; init; }
 
     public TimeSpan FaultDuration { get; init; } = TimeSpan.FromSeconds(2);
@@ -108,7 +108,7 @@ public static class RobustnessRun
     public static async Task<RobustnessReport> RunAsync(RobustnessOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
-        FaultKind fault = options.Fault ?? Enum.GetValues<FaultKind>()[options.Seed % Enum.GetValues<FaultKind>().Length];
+        FaultKind fault = options.Fault ?? FaultKinds.Default[options.Seed % FaultKinds.Default.Count];
         var clock = Stopwatch.StartNew();
         var transcript = new StringBuilder();
         var problems = new List<string>();
@@ -128,7 +128,13 @@ public static class RobustnessRun
         long finalRevision = 0;
         IReadOnlyList<WatchEventRecord>? completeWatch = null;
         var watches = new List<(WatchCollector Watch, bool FromStart)>();
-        await using var cluster = new EtcdCluster(new ClusterOptions(options.Executable, $"robustness-{options.Seed}", options.Seed) { SnapshotCount = options.SnapshotCount, ExtraArguments = options.ExtraArguments });
+        await using var cluster = new EtcdCluster(new ClusterOptions(options.Executable, $"robustness-{options.Seed}", options.Seed)
+        {
+            // A snapshot must come soon after the failpoint is armed.
+            SnapshotCount = fault == FaultKind.CrashDuringSnapshotSave ? Math.Min(options.SnapshotCount, 100) : options.SnapshotCount,
+            ExtraArguments = options.ExtraArguments,
+            Failpoints = fault.IsFailpoint(),
+        });
         try
         {
             Log($"seed {options.Seed}, fault {fault}, binary {options.Executable}");
@@ -149,7 +155,7 @@ public static class RobustnessRun
                 }
 
                 Log($"{recorder.Answered} answered; injecting {fault}");
-                await Faults.InjectAsync(fault, cluster, random, options.FaultDuration, Log);
+                await Faults.InjectAsync(fault, cluster, random, options.FaultDuration, Log, problems.Add);
                 Log(cluster.Network.Statistics);
                 if ((fault is FaultKind.IsolateLeader or FaultKind.IsolateFollower or FaultKind.DelayPeers or FaultKind.DropPeers) && cluster.Network.IdentifiedConnections == 0)
                 {
