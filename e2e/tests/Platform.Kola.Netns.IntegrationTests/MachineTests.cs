@@ -99,6 +99,14 @@ public sealed class MachineTests
             await cluster.HealAsync(ct);
             await MustAsync(machines[0], ping(machines[1]), ct);
             await MustAsync(machines[1], ping(machines[0]), ct);
+
+            // Again, then a reboot of one side (a fresh network namespace) before healing.
+            await cluster.PartitionAsync([machines[0]], [machines[1]], ct);
+            Assert.False((await machines[1].RunAsync(ping(machines[0]), ct)).Succeeded, "the second partition must cut traffic too");
+            await machines[0].RestartAsync(ct);
+            await cluster.HealAsync(ct);
+            await MustAsync(machines[0], ping(machines[1]), ct);
+            await MustAsync(machines[1], ping(machines[0]), ct);
         }
         finally
         {

@@ -82,7 +82,17 @@ internal sealed class NetnsCluster : ICluster
 
         foreach (NetnsMachine machine in partitioned)
         {
-            await IptablesAsync(machine, ["-F", PartitionChain], cancellationToken).ConfigureAwait(false);
+            // A machine rebooted since has a fresh network namespace: nothing left to heal there.
+            CommandResult result = await HostCommands.RunAsync("nsenter", [$"--net={machine.NamespacePath}", "--", "iptables", "-w", "-F", PartitionChain], null, cancellationToken).ConfigureAwait(false);
+            if (!result.Succeeded && !result.StandardError.Contains("No chain", StringComparison.Ordinal))
+            {
+                throw new InvalidOperationException($"{machine.Id}: iptables -F {PartitionChain}: {result.StandardError.Trim()}");
+            }
+        }
+
+        lock (_partitioned)
+        {
+            _partitioned.Clear();
         }
     }
 
@@ -101,10 +111,14 @@ internal sealed class NetnsCluster : ICluster
     {
         lock (_partitioned)
         {
-            if (!_partitioned.Add(machine))
-            {
-                return;
-            }
+            _partitioned.Add(machine);
+        }
+
+        // The chain lives in the machine's network namespace, which a reboot recreates empty.
+        CommandResult exists = await HostCommands.RunAsync("nsenter", [$"--net={machine.NamespacePath}", "--", "iptables", "-w", "-S", PartitionChain], null, cancellationToken).ConfigureAwait(false);
+        if (exists.Succeeded)
+        {
+            return;
         }
 
         await IptablesAsync(machine, ["-N", PartitionChain], cancellationToken).ConfigureAwait(false);

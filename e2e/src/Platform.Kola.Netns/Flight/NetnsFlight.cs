@@ -29,7 +29,7 @@ internal sealed class NetnsFlightFactory : IFlightFactory
             return "network namespaces need Linux";
         }
 
-        if (Environment.UserName != "root" && !string.Equals(File.ReadAllText("/proc/self/status").Split('\n').FirstOrDefault(l => l.StartsWith("Uid:", StringComparison.Ordinal))?.Split('\t')[1], "0", StringComparison.Ordinal))
+        if (!Environment.IsPrivilegedProcess)
         {
             return "machines are namespaces and need root";
         }

@@ -24,23 +24,59 @@ internal static class MachineSupervisor
     public const string ControlSocket = "/run/kola/control.sock";
     public const string BootedMarker = "/run/kola/booted";
 
+    /// <summary>The second stage's marker argument: <c>kola __machine --in-machine HOSTNAME</c>.</summary>
+    private const string InMachine = "--in-machine";
+
     public static int Run(IReadOnlyList<string> arguments)
     {
-        if (arguments.Count != 4)
-        {
-            Console.Error.WriteLine($"usage: kola {NetnsPlatform.SupervisorVerb} MACHINE-DIR HOSTNAME BIN-DIR IMAGE-DIR");
-            return 2;
-        }
-
         try
         {
-            return RunAsync(arguments[0], arguments[1], arguments[2], arguments[3]).GetAwaiter().GetResult();
+            if (arguments is [InMachine, string host])
+            {
+                return RunAsync(host).GetAwaiter().GetResult();
+            }
+
+            if (arguments.Count != 4)
+            {
+                Console.Error.WriteLine($"usage: kola {NetnsPlatform.SupervisorVerb} MACHINE-DIR HOSTNAME BIN-DIR IMAGE-DIR");
+                return 2;
+            }
+
+            return Prepare(arguments[0], arguments[1], arguments[2], arguments[3]);
         }
         catch (Exception e)
         {
             Console.WriteLine($"kola: machine supervisor failed: {e}");
             return 1;
         }
+    }
+
+    /// <summary>
+    /// The first stage: joins the machine's cgroup, builds its filesystem view and hostname, then
+    /// replaces itself (execve) with the machine's own copy of kola at /opt/platform/bin. Once the
+    /// private directories are mounted, the host path this process was started from may be hidden
+    /// (a checkout under /tmp or /home), and the runtime loads assemblies lazily: nothing may run
+    /// from it any more.
+    /// </summary>
+    private static int Prepare(string machineDirectory, string hostname, string binDirectory, string imageDirectory)
+    {
+        Console.WriteLine($"kola: booting {hostname}");
+        if (File.Exists(Path.Join(machineDirectory, "cgroups")))
+        {
+            // The machine's cgroup (made by the platform): services and pods are created inside it.
+            CgroupSet.Load(Path.Join(machineDirectory, "cgroups")).AddProcess(Environment.ProcessId);
+        }
+
+        var request = new SpawnRequest
+        {
+            Path = "/opt/platform/bin/kola",
+            Arguments = ["kola", NetnsPlatform.SupervisorVerb, InMachine, hostname],
+            Environment = [.. NetnsMachine.MachineEnvironment().Select(kv => $"{kv.Key}={kv.Value}")],
+        };
+        SetUpFilesystem(machineDirectory, binDirectory, imageDirectory);
+        Mounts.SetHostname(hostname);
+        NamespaceLauncher.ExecFromPreparedThread(static () => { }, request);
+        return 1;
     }
 
     public static int RunControl(IReadOnlyList<string> arguments)
@@ -95,18 +131,10 @@ internal static class MachineSupervisor
         return 0;
     }
 
-    private static async Task<int> RunAsync(string machineDirectory, string hostname, string binDirectory, string imageDirectory)
+    private static async Task<int> RunAsync(string hostname)
     {
         var clock = Stopwatch.StartNew();
-        Console.WriteLine($"kola: booting {hostname}");
         ProcessSpawner.SetChildSubreaper();
-        if (File.Exists(Path.Join(machineDirectory, "cgroups")))
-        {
-            // The machine's cgroup (made by the platform): services and pods are created inside it.
-            CgroupSet.Load(Path.Join(machineDirectory, "cgroups")).AddProcess(Environment.ProcessId);
-        }
-        SetUpFilesystem(machineDirectory, binDirectory, imageDirectory);
-        Mounts.SetHostname(hostname);
         Directory.CreateDirectory("/run/systemd/system");
         Directory.CreateDirectory("/run/kola");
 
