@@ -115,7 +115,12 @@ public sealed class EtcdMember : IAsyncDisposable
         };
         process.ErrorDataReceived += onLine;
         process.OutputDataReceived += onLine;
-        process.Exited += (_, _) => ready.TrySetException(new InvalidOperationException($"{Executable} exited early:\n{Log}"));
+        process.Exited += (_, _) =>
+        {
+            // Exited can fire before the last output lines are delivered: wait for both streams to end.
+            process.WaitForExit();
+            ready.TrySetException(new InvalidOperationException($"{Executable} exited early:\n{Log}"));
+        };
         _process = process;
         try
         {
