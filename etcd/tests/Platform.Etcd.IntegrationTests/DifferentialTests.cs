@@ -284,6 +284,20 @@ public sealed class DifferentialTests : IAsyncLifetime
             await Step("/v3/election/proclaim", "{}");
             await Step("/v3/election/leader", $"{{\"name\":\"{B64("e")}\"}}");
             Task<HttpResponseMessage> second = http.PostAsync(new Uri("/v3/election/campaign", UriKind.Relative), new StringContent($"{{\"name\":\"{B64("e")}\",\"lease\":\"{b}\",\"value\":\"{B64("w")}\"}}"));
+
+            // The second candidate must have written its key before the leader resigns, or it simply wins at a different revision.
+            using var candidateDeadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            while (true)
+            {
+                using HttpResponseMessage count = await http.PostAsync(new Uri("/v3/kv/range", UriKind.Relative), new StringContent($"{{\"key\":\"{B64("e/")}\",\"range_end\":\"{B64("e0")}\",\"count_only\":true}}"), candidateDeadline.Token);
+                if (Json(await count.Content.ReadAsStringAsync(candidateDeadline.Token)).TryGetProperty("count", out JsonElement n) && n.GetString() == "2")
+                {
+                    break;
+                }
+
+                await Task.Delay(20, candidateDeadline.Token);
+            }
+
             await Step("/v3/election/resign", $"{{\"leader\":{leader.GetRawText()}}}");
             using HttpResponseMessage won = await second.WaitAsync(TimeSpan.FromSeconds(30));
             transcript.Append("second campaign => ").Append((int)won.StatusCode).Append(' ').AppendLine(Scrub(normaliser.Normalise(await won.Content.ReadAsStringAsync())));
