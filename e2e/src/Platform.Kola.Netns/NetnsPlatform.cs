@@ -60,7 +60,7 @@ public static class NetnsPlatform
         FlightCleanup.Destroy(flightName, stateRoot);
 
     /// <summary>The command prefix that runs a host command in <paramref name="machine"/>'s network namespace (<c>ip netns exec kola-F-ID</c>).</summary>
-    public static string NetworkCommand(IFlight flight, IMachine machine) =>
+    public static string NetworkCommand(IMachine machine) =>
         $"ip netns exec {Path.GetFileName(((NetnsMachine)machine).NamespacePath)}";
 
     /// <summary>The command prefix that runs a command inside <paramref name="machine"/> as <see cref="IMachine.RunAsync"/> does (nsenter into all its namespaces, its PATH).</summary>
@@ -68,7 +68,7 @@ public static class NetnsPlatform
         $"nsenter -t {((NetnsMachine)machine).SupervisorPid} -m -u -i -n -p env PATH={NetnsMachine.MachinePath}";
 
     /// <summary>A short description of a machine for listings.</summary>
-    public static string Describe(IFlight flight, IMachine machine) =>
+    public static string Describe(IMachine machine) =>
         $"netns {Path.GetFileName(((NetnsMachine)machine).NamespacePath)}, init pid {((NetnsMachine)machine).SupervisorPid}, disks {((NetnsMachine)machine).Directory}";
 
     /// <summary>Runs a machine's supervisor (the <see cref="SupervisorVerb"/> entry point); returns the exit code.</summary>

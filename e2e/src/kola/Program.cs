@@ -148,7 +148,7 @@ internal static class Program
         await using (flight.ConfigureAwait(false))
         {
             (ICluster cluster, _) = await BootAsync(flight, count, template, Path.Join("_kola_temp", "spawn-" + DateTime.Now.ToString("yyyy-MM-dd-HHmmss", System.Globalization.CultureInfo.InvariantCulture)), ct).ConfigureAwait(false);
-            PrintMachines(cluster, flight);
+            PrintMachines(cluster);
             if (!options.Keep)
             {
                 Console.WriteLine("kola: machines run until you press Ctrl-C");
@@ -207,7 +207,7 @@ internal static class Program
             }
 
             Console.WriteLine();
-            PrintMachines(cluster, flight);
+            PrintMachines(cluster);
             Console.WriteLine("pods:");
             foreach ((IMachine machine, string uuid, string ip) in pods)
             {
@@ -242,17 +242,17 @@ internal static class Program
         return (cluster, discovery);
     }
 
-    private static void PrintMachines(ICluster cluster, IFlight flight)
+    private static void PrintMachines(ICluster cluster)
     {
         Console.WriteLine("machines:");
         foreach (IMachine machine in cluster.Machines)
         {
-            Console.WriteLine($"  {machine.Id}  {machine.PrivateIP}  etcd http://{machine.PrivateIP}:2379  {NetnsPlatform.Describe(flight, machine)}");
+            Console.WriteLine($"  {machine.Id}  {machine.PrivateIP}  etcd http://{machine.PrivateIP}:2379  {NetnsPlatform.Describe(machine)}");
         }
 
         IMachine first = cluster.Machines[0];
         Console.WriteLine("try:");
-        Console.WriteLine($"  {NetnsPlatform.NetworkCommand(flight, first)} etcdctl --endpoints=http://{first.PrivateIP}:2379 member list");
+        Console.WriteLine($"  {NetnsPlatform.NetworkCommand(first)} etcdctl --endpoints=http://{first.PrivateIP}:2379 member list");
         Console.WriteLine($"  {NetnsPlatform.ShellCommand(first)} rkt list");
         Console.WriteLine($"  {NetnsPlatform.ShellCommand(first)} systemctl status etcd2 flanneld");
     }
