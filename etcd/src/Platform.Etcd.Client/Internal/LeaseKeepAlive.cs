@@ -123,8 +123,10 @@ internal sealed class LeaseKeepAlive : ILeaseKeepAlive
                 }
             }
         }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        catch (Exception exception) when (stop.IsCancellationRequested && exception is OperationCanceledException or RpcException or InvalidOperationException)
         {
+            // Disposed (or the client closed) mid-call: gRPC reports the cancelled read or write as an
+            // RpcException (Cancelled), which is the handle's end, not a lost lease.
             _lost.TrySetCanceled(stop);
         }
         catch (RpcException exception)
