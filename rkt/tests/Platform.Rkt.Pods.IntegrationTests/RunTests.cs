@@ -163,6 +163,9 @@ public sealed class RunTests
         string uuid = File.ReadAllText(uuidFile);
         Assert.Contains("state=exited", host.RktOk("status", uuid), StringComparison.Ordinal);
         Assert.False(File.Exists(Path.Combine(host.PodDir(uuid), "cgroups"))); // no limits: fly makes no cgroup
+        var logs = host.Rkt("logs", uuid); // fly's output went to rkt run's stdout: logs says so instead of printing nothing
+        Assert.NotEqual(0, logs.ExitCode);
+        Assert.Contains("fly stage1, which does not capture", logs.Stderr, StringComparison.Ordinal);
 
         string limitedFile = host.Combine("uuid-limited");
         var limited = host.Rkt("run", "--stage1-name=fly", $"--uuid-file-save={limitedFile}", host.Aci, "--memory=32Mi", "--exec=/bin/sh", "--", "-c", "cat /proc/self/cgroup");
