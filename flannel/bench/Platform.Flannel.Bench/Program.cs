@@ -14,6 +14,11 @@ string[] backends = args.Length > 2 ? args[2].Split(',') : ["host-gw", "vxlan", 
 int pairs = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 3;
 TimeSpan timeout = TimeSpan.FromSeconds(30);
 
+// The hosts run flanneld with its defaults, as a deployment does: FLANNEL-FWD's FORWARD accept rules are on
+// (the test helper turns them off because tests may run flanneld in the root namespace; these hosts are
+// namespaces of their own). --ip-masq stays off, flanneld's default.
+Dictionary<string, string> flanneldDefaults = new() { ["FLANNELD_IPTABLES_FORWARD_RULES"] = "true" };
+
 if (!Environment.IsPrivilegedProcess)
 {
     Console.Error.WriteLine("flannel bench: needs root (network namespaces)");
@@ -35,7 +40,7 @@ for (int round = 1; round <= rounds; round++)
         await client.Kv.PutAsync(prefix + "/config", $$$"""{"Network":"10.70.0.0/16","Backend":{"Type":"{{{backend}}}"}}""");
         await using var cluster = new NetnsCluster(dir, etcdPort);
         NetnsCluster.Host h1 = cluster.AddHost(1), h2 = cluster.AddHost(2);
-        await Task.WhenAll(h1.StartFlanneldAsync(prefix, timeout), h2.StartFlanneldAsync(prefix, timeout));
+        await Task.WhenAll(h1.StartFlanneldAsync(prefix, timeout, flanneldDefaults), h2.StartFlanneldAsync(prefix, timeout, flanneldDefaults));
         NetnsCluster.Pod pod1 = await h1.AddPodAsync(), pod2 = await h2.AddPodAsync();
         if (!await NetnsCluster.EventuallyAsync(() => NetnsCluster.PingAsync(pod1.Ns, pod2.Address), timeout))
         {
@@ -58,7 +63,7 @@ for (int round = 1; round <= rounds; round++)
         double ratio = Median(podRuns.Select((p, i) => p / bareRuns[i]));
         double bareRtt = await RttAsync(h1.Namespace, IPAddress.Parse(h2.PublicIP));
         double podRtt = await RttAsync(pod1.Ns, pod2.Address);
-        double convergence = await ConvergenceAsync(client, cluster, prefix, backend, h1, timeout);
+        double convergence = await ConvergenceAsync(client, cluster, prefix, backend, h1, flanneldDefaults, timeout);
         rows.Add((round, backend, bare, pod, ratio, bareRtt, podRtt, convergence));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"round {round} {backend,-8} bare {bare,6:F2} Gbit/s  pod {pod,6:F2} Gbit/s ({100 * ratio,3:F0}%; pairs {string.Join(' ', podRuns.Select((p, i) => $"{100 * p / bareRuns[i]:F0}"))})  rtt bare {bareRtt:F3} ms pod {podRtt:F3} ms  convergence {convergence:F0} ms"));
@@ -120,10 +125,10 @@ static async Task<double> RttAsync(NetworkNamespace ns, IPAddress target)
 }
 
 // A third host joins: time from its lease appearing in etcd until host 1 routes its subnet.
-static async Task<double> ConvergenceAsync(IEtcdClient client, NetnsCluster cluster, string prefix, string backend, NetnsCluster.Host h1, TimeSpan timeout)
+static async Task<double> ConvergenceAsync(IEtcdClient client, NetnsCluster cluster, string prefix, string backend, NetnsCluster.Host h1, Dictionary<string, string> flanneldEnvironment, TimeSpan timeout)
 {
     NetnsCluster.Host h3 = cluster.AddHost(3);
-    Task start = h3.StartFlanneldAsync(prefix, timeout);
+    Task start = h3.StartFlanneldAsync(prefix, timeout, flanneldEnvironment);
     var clock = Stopwatch.StartNew();
     string? subnet = null;
     while (subnet is null && clock.Elapsed < timeout)

@@ -215,7 +215,10 @@ internal sealed class NetnsCluster : IAsyncDisposable
         public Flanneld? Flanneld { get; private set; }
 
         /// <summary>Starts flanneld inside the host namespace and waits until it is ready (subnet.env + routes).</summary>
-        public async Task<Flanneld> StartFlanneldAsync(string prefix, TimeSpan timeout)
+        /// <param name="prefix">The etcd prefix (<c>--etcd-prefix</c>).</param>
+        /// <param name="timeout">How long to wait for readiness.</param>
+        /// <param name="environment">Extra <c>FLANNELD_*</c> variables (the bench turns flannel's default FORWARD rules back on).</param>
+        public async Task<Flanneld> StartFlanneldAsync(string prefix, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment = null)
         {
             if (Flanneld is not null)
             {
@@ -224,7 +227,8 @@ internal sealed class NetnsCluster : IAsyncDisposable
 
             Flanneld = Flanneld.Start(
                 [$"--etcd-endpoints={EtcdEndpoint}", $"--etcd-prefix={prefix}", "--iface=eth0", $"--subnet-file={SubnetFile}"],
-                ns: Namespace);
+                environment,
+                Namespace);
             await Flanneld.WaitForLogAsync("programmed; ready", timeout);
             return Flanneld;
         }
