@@ -20,7 +20,10 @@ internal sealed partial class EtcdServer : IRaftMessageSink
     // have changed, and raft drops the request silently then.
     private const long ReadIndexRetryTicks = 5;
 
-    private readonly Channel<LoopInput> _inputs = Channel.CreateUnbounded<LoopInput>(new UnboundedChannelOptions { SingleReader = true });
+    // AllowSynchronousContinuations: a write to an idle loop wakes its thread directly (the only
+    // continuation is the loop's blocked wait). Without it every wake-up was a thread-pool work item
+    // queued behind the gRPC work of hundreds of clients, a delay added to each batch.
+    private readonly Channel<LoopInput> _inputs = Channel.CreateUnbounded<LoopInput>(new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = true });
     private readonly ReadIndexBatcher _readBatcher = new();
     private readonly TaskCompletionSource _loopReady = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _loopStopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -278,6 +281,20 @@ internal sealed partial class EtcdServer : IRaftMessageSink
             _readBatcher.Complete(rs.RequestContext, rs.Index);
         }
 
+        // A leader sends before its own write (Raft thesis §10.2.1; etcd's raft loop does the same),
+        // so the followers' WAL fsyncs overlap its own instead of following it: one fsync of latency
+        // per commit instead of two. Safe because raft counts the leader's own acknowledgement only
+        // once its write is durable (a self-addressed MsgAppResp stepped on Advance).
+        IReadOnlyList<Message> afterSave = ready.Messages;
+        if (IsLeader && ready.Messages.Count > 0)
+        {
+            (IReadOnlyList<Message> now, afterSave) = SplitForLeader(ready.Messages);
+            if (now.Count > 0)
+            {
+                _transport.Send(now);
+            }
+        }
+
         if (ready.Snapshot is Snapshot snapshot)
         {
             // A leader sent us its snapshot (never happens to a single member).
@@ -311,9 +328,9 @@ internal sealed partial class EtcdServer : IRaftMessageSink
         }
 
         _raftStorage.Append(ready.Entries);
-        if (ready.Messages.Count > 0)
+        if (afterSave.Count > 0)
         {
-            _transport.Send(ready.Messages);
+            _transport.Send(afterSave);
         }
 
         if (ready.CommittedEntries.Count > 0)
@@ -323,6 +340,40 @@ internal sealed partial class EtcdServer : IRaftMessageSink
 
         _node.Advance(ready);
         MaybeTriggerSnapshot();
+    }
+
+    /// <summary>
+    /// A leader's Ready messages split into those it may send before its WAL write (appends,
+    /// heartbeats, snapshots, read-index answers: they promise nothing about its durable state) and
+    /// those that must wait for it (append and vote responses), each in the Ready's order.
+    /// </summary>
+    internal static (IReadOnlyList<Message> Now, IReadOnlyList<Message> AfterSave) SplitForLeader(IReadOnlyList<Message> messages)
+    {
+        int held = 0;
+        foreach (Message m in messages)
+        {
+            if (NeedsDurableState(m.Type))
+            {
+                held++;
+            }
+        }
+
+        if (held == 0 || held == messages.Count)
+        {
+            return held == 0 ? (messages, []) : ([], messages);
+        }
+
+        var now = new List<Message>(messages.Count - held);
+        var afterSave = new List<Message>(held);
+        foreach (Message m in messages)
+        {
+            (NeedsDurableState(m.Type) ? afterSave : now).Add(m);
+        }
+
+        return (now, afterSave);
+
+        static bool NeedsDurableState(MessageType type) =>
+            type is MessageType.MsgAppResp or MessageType.MsgVoteResp or MessageType.MsgPreVoteResp;
     }
 
     private void OnSoftState(SoftState soft)

@@ -36,7 +36,7 @@ public enum FaultKind
     /// <summary>Failpoint: a member dies after writing part of a WAL frame (no fsync); on restart the torn tail must be cut and the member rejoin.</summary>
     WalTornWrite,
 
-    /// <summary>Failpoint: the leader dies right after its WAL save, before sending or applying (etcd's raftAfterSave).</summary>
+    /// <summary>Failpoint: the leader dies right after its WAL save, before applying it or sending its responses (its appends went out before the save, as etcd's; etcd's raftAfterSave).</summary>
     CrashAfterWalSave,
 
     /// <summary>Failpoint: a member dies between writing a snapshot's <c>.snap</c> file and its WAL marker (etcd's raftAfterSaveSnap).</summary>
