@@ -29,9 +29,12 @@ public sealed class NetworkTests
         Assert.Contains($"podtest:ip4={subnet}", host.RktOk("status", uuid), StringComparison.Ordinal);
         string netns = Path.Combine(host.PodDir(uuid), "netns");
         Assert.True(File.Exists(netns));
-        host.RktOk($"--local-config={config}", "gc", "--grace-period=0s");
+        string gc = host.RktOk($"--local-config={config}", "gc", "--grace-period=0s");
         Assert.False(File.Exists(netns));
-        Assert.DoesNotContain(subnet, Run("ip", "-4", "-o", "addr"), StringComparison.Ordinal);
+        string addresses = Run("ip", "-4", "-o", "addr");
+        Assert.False(
+            addresses.Contains(subnet, StringComparison.Ordinal),
+            $"after gc the host still has an address of {subnet}0/24:\n{addresses}\ngc said:\n{gc}\npod directories left: {string.Join(", ", Directory.EnumerateDirectories(host.DataDir, "*", SearchOption.AllDirectories).Where(d => d.EndsWith(uuid, StringComparison.Ordinal)))}");
         Assert.Empty(Platform.Linux.Namespaces.Mounts.MountPointsUnder(host.DataDir));
     }
 

@@ -94,6 +94,40 @@ public sealed class NetworkNamespace : IDisposable
         return new NetworkNamespace(fd, self is null ? "/proc/thread-self/ns/net" : $"/proc/{self}/ns/net");
     }
 
+    /// <summary>
+    /// Whether <paramref name="path"/> refers to a namespace: a namespace bind mount (what <see cref="Create"/>
+    /// and <c>ip netns add</c> make) or a <c>/proc/PID/ns/*</c> link. The empty file left behind once the
+    /// mount is gone is not. Every namespace file lives on the kernel's one nsfs, so its device is the one
+    /// of this thread's own <c>/proc/thread-self/ns/net</c> (<c>ip netns identify</c> relies on the same).
+    /// False when the path does not exist.
+    /// </summary>
+    /// <exception cref="LinuxException">stat failed for another reason than a missing path.</exception>
+    public static unsafe bool IsNamespaceFile(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        Tmds.Linux.stat target;
+        Tmds.Linux.stat own;
+        byte[] name = Encoding.UTF8.GetBytes(path + "\0");
+        fixed (byte* n = name)
+        {
+            if (stat(n, &target) != 0)
+            {
+                int e = errno;
+                return e == ENOENT || e == ENOTDIR ? false : throw new LinuxException($"stat {path}", e);
+            }
+        }
+
+        fixed (byte* n = "/proc/thread-self/ns/net\0"u8)
+        {
+            if (stat(n, &own) != 0)
+            {
+                throw new LinuxException("stat /proc/thread-self/ns/net", errno);
+            }
+        }
+
+        return target.st_dev == own.st_dev;
+    }
+
     /// <summary>Unmounts (MNT_DETACH) and removes a namespace file made by <see cref="Create"/>; idempotent.</summary>
     /// <remarks>The namespace itself goes away when no process, socket or handle refers to it any more.</remarks>
     public static unsafe void Delete(string path)

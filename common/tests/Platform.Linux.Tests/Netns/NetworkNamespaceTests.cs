@@ -104,6 +104,31 @@ public sealed class NetworkNamespaceTests : IDisposable
         Assert.DoesNotContain(path, File.ReadAllText("/proc/self/mountinfo"), StringComparison.Ordinal);
     }
 
+    [RootFact("creates network namespaces")]
+    public void IsNamespaceFile_MountedNamespaceAndProcLinks_NotTheLeftoverFileOrMissingPaths()
+    {
+        string path = Path.Combine(_dir.Path, "probe");
+        NetworkNamespace.Create(path).Dispose();
+        try
+        {
+            Assert.True(NetworkNamespace.IsNamespaceFile(path));
+            Assert.True(NetworkNamespace.IsNamespaceFile("/proc/self/ns/net"));
+            Assert.True(NetworkNamespace.IsNamespaceFile("/proc/self/ns/mnt"));
+
+            // The bind mount gone, the empty file it covered is left: not a namespace any more.
+            Assert.True(Platform.Linux.Namespaces.Mounts.Unmount(path, detach: true));
+            Assert.True(File.Exists(path));
+            Assert.False(NetworkNamespace.IsNamespaceFile(path));
+        }
+        finally
+        {
+            NetworkNamespace.Delete(path);
+        }
+
+        Assert.False(NetworkNamespace.IsNamespaceFile(path));
+        Assert.False(NetworkNamespace.IsNamespaceFile(Path.Combine(_dir.Path, "missing", "ns")));
+    }
+
     [Fact]
     public void Open_Missing_ThrowsLinuxExceptionWithEnoent()
     {
