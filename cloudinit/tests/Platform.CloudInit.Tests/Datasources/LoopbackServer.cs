@@ -44,7 +44,8 @@ internal sealed class LoopbackServer : IDisposable
 
     public void Dispose()
     {
-        _listener.Stop();
+        // Close alone: Stop first would drop the port's endpoint, and Close would then bind it again only to
+        // remove it (managed HttpListener), failing with 'Address already in use' if the port was reused meanwhile.
         _listener.Close();
         try
         {
