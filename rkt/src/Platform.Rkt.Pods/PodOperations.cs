@@ -158,7 +158,7 @@ public sealed class PodOperations
             throw new PodException($"pod {pod.Uuid} is not running (state {pod.State})");
         }
 
-        string flavor = File.ReadAllText(PodLayout.Stage1Flavor(pod.Path)).Trim();
+        string? flavor = PodLayout.ReadStage1Flavor(pod.Path);
         if (flavor != Stage1Flavors.DefaultName)
         {
             throw new PodException($"enter is not supported by the {flavor} stage1");

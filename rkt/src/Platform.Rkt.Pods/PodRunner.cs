@@ -53,7 +53,7 @@ public sealed class PodRunner
             OnRunning?.Invoke(uuid);
             // Synchronous reads of small files: an async one would start the thread pool for nothing.
             Stage1Plan plan = Stage1Plan.Parse(File.ReadAllBytes(PodLayout.Stage1Plan(pod)));
-            IStage1Flavor flavor = Stage1Flavors.Get(File.ReadAllText(PodLayout.Stage1Flavor(pod)).Trim());
+            IStage1Flavor flavor = Stage1Flavors.Get(PodLayout.ReadStage1Flavor(pod) ?? throw new PodException($"pod {uuid} has no stage1 flavor recorded"));
 
             // Leases keep `image gc` from removing the trees while the pod runs; a tree removed after
             // prepare is rendered again here.

@@ -20,6 +20,10 @@ public static class PodLayout
     /// <summary>The name of the flavor that runs the pod.</summary>
     public static string Stage1Flavor(string pod) => Path.Join(pod, "stage1", "flavor");
 
+    /// <summary>The flavor name recorded by prepare; null when the pod has none yet (an embryo).</summary>
+    public static string? ReadStage1Flavor(string pod) =>
+        File.Exists(Stage1Flavor(pod)) ? File.ReadAllText(Stage1Flavor(pod)).Trim() : null;
+
     public static string Stage1Rootfs(string pod) => Path.Join(pod, "stage1", "rootfs");
 
     /// <summary>Where an app's root filesystem is mounted (<c>stage1/rootfs/opt/stage2/$app/rootfs</c>).</summary>

@@ -39,8 +39,7 @@ internal sealed class LogsCommand : ICommand
             PodStore store = PodCommandSupport.Store(context);
             PodEntry pod = store.Find(args[0]);
             PodManifest manifest = pod.TryReadManifest() ?? throw new PodException($"pod {pod.Uuid} has no apps yet");
-            string flavorFile = PodLayout.Stage1Flavor(pod.Path);
-            if (File.Exists(flavorFile) && File.ReadAllText(flavorFile).Trim() == Stage1Flavors.FlyName)
+            if (PodLayout.ReadStage1Flavor(pod.Path) == Stage1Flavors.FlyName)
             {
                 // fly execs the app in place of rkt run: its output goes straight to rkt run's stdout and stderr.
                 throw new PodException($"pod {pod.Uuid} runs the fly stage1, which does not capture its app's output (it went to rkt run's stdout and stderr)");
