@@ -42,7 +42,9 @@ public sealed partial class KolaCommandTests
         string[] namespacesBefore = RunFlightNamespaces();
         try
         {
-            (int code, string stdout) = await KolaAsync(["run", "-j", "2", "-o", output.Path, "--state-root", stateRoot], TimeSpan.FromMinutes(9));
+            // One test at a time: with -j 2, flannel.hostgw beside etcd.member-loss once never got its third
+            // machine's pod running (CI, 2026-11-27; cause not found yet, see the e2e README).
+            (int code, string stdout) = await KolaAsync(["run", "-j", "1", "-o", output.Path, "--state-root", stateRoot], TimeSpan.FromMinutes(9));
             // kola's own link to the run it just made.
             string report = Path.Combine(output.Path, "netns-latest", "report.json");
             using JsonDocument run = JsonDocument.Parse(await File.ReadAllTextAsync(report));
