@@ -42,9 +42,7 @@ public sealed partial class KolaCommandTests
         string[] namespacesBefore = RunFlightNamespaces();
         try
         {
-            // One test at a time: with -j 2, flannel.hostgw beside etcd.member-loss once never got its third
-            // machine's pod running (CI, 2026-11-27; cause not found yet, see the e2e README).
-            (int code, string stdout) = await KolaAsync(["run", "-j", "1", "-o", output.Path, "--state-root", stateRoot], TimeSpan.FromMinutes(9));
+            (int code, string stdout) = await KolaAsync(["run", "-j", "2", "-o", output.Path, "--state-root", stateRoot], TimeSpan.FromMinutes(9));
             // kola's own link to the run it just made.
             string report = Path.Combine(output.Path, "netns-latest", "report.json");
             using JsonDocument run = JsonDocument.Parse(await File.ReadAllTextAsync(report));
@@ -53,6 +51,12 @@ public sealed partial class KolaCommandTests
             foreach ((string name, (string? result, string? log)) in results.Where(r => r.Value.Result != "PASS"))
             {
                 _output.WriteLine($"--- {name}: {result}\n{log}");
+                string machines = Path.Combine(output.Path, "netns-latest", name);
+                foreach (string journal in Directory.Exists(machines) ? Directory.GetFiles(machines, "journal.txt", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToArray() : [])
+                {
+                    string[] lines = await File.ReadAllLinesAsync(journal);
+                    _output.WriteLine($"--- {Path.GetRelativePath(output.Path, journal)} (last {Math.Min(60, lines.Length)} of {lines.Length} lines)\n{string.Join('\n', lines[^Math.Min(60, lines.Length)..])}");
+                }
             }
 
             Assert.Equal(s_registered.Order(), results.Keys.Order());

@@ -12,7 +12,7 @@ public sealed class DiscoveryAndCrashTests
     public async Task Discover_LoopbackPage_AgreesWithActoolDiscover()
     {
         string? page = null;
-        using var server = new HttpServer(async context =>
+        using var server = new LoopbackHttpServer(async context =>
         {
             byte[] body = context.Request.Url!.AbsolutePath == "/org/app" ? [] : Encoding.UTF8.GetBytes(page!);
             context.Response.StatusCode = body.Length == 0 ? 404 : 200;
@@ -39,7 +39,7 @@ public sealed class DiscoveryAndCrashTests
     {
         using var dir = TestDirectory.Create(nameof(Fetch_KilledMidDownload_LeavesNoImageAndStagingIsSwept));
         var hang = new TaskCompletionSource();
-        using var server = new HttpServer(async context =>
+        using var server = new LoopbackHttpServer(async context =>
         {
             context.Response.ContentLength64 = 64L * 1024 * 1024;
             await context.Response.OutputStream.WriteAsync(new byte[1024 * 1024]);

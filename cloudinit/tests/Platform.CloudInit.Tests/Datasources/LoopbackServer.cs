@@ -11,22 +11,17 @@ namespace Platform.CloudInit.Tests.Datasources;
 /// </summary>
 internal sealed class LoopbackServer : IDisposable
 {
-    private readonly HttpListener _listener = new();
     private readonly Dictionary<string, (int Status, byte[] Body)> _routes = new(StringComparer.Ordinal);
     private readonly (string Name, string Value)? _requiredHeader;
-    private readonly Task _loop;
+    private readonly LoopbackHttpServer _server;
 
     public LoopbackServer((string Name, string Value)? requiredHeader = null)
     {
         _requiredHeader = requiredHeader;
-        int port = FreePorts.Next();
-        BaseUrl = $"http://127.0.0.1:{port}/";
-        _listener.Prefixes.Add(BaseUrl);
-        _listener.Start();
-        _loop = Task.Run(ServeAsync);
+        _server = new LoopbackHttpServer(AnswerAsync);
     }
 
-    public string BaseUrl { get; }
+    public string BaseUrl => _server.BaseUrl + "/";
 
     public ConcurrentQueue<string> Requests { get; } = new();
 
@@ -42,71 +37,31 @@ internal sealed class LoopbackServer : IDisposable
         return this;
     }
 
-    public void Dispose()
-    {
-        // Close alone: Stop first would drop the port's endpoint, and Close would then bind it again only to
-        // remove it (managed HttpListener), failing with 'Address already in use' if the port was reused meanwhile.
-        _listener.Close();
-        try
-        {
-            _loop.Wait(TimeSpan.FromSeconds(5));
-        }
-        catch (AggregateException)
-        {
-            // The accept loop ends with an exception when the listener closes.
-        }
-    }
-
-    private async Task ServeAsync()
-    {
-        while (_listener.IsListening)
-        {
-            HttpListenerContext context;
-            try
-            {
-                context = await _listener.GetContextAsync();
-            }
-            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException)
-            {
-                return;
-            }
-
-            // Each request is answered on its own task so a slow client never holds up the next.
-            _ = Task.Run(() => AnswerAsync(context));
-        }
-    }
+    public void Dispose() => _server.Dispose();
 
     private async Task AnswerAsync(HttpListenerContext context)
     {
-        try
+        string path = context.Request.Url!.AbsolutePath;
+        Requests.Enqueue(path);
+        (int status, byte[] body) = (404, []);
+        if (_requiredHeader is (string name, string value) && context.Request.Headers[name] != value)
         {
-            string path = context.Request.Url!.AbsolutePath;
-            Requests.Enqueue(path);
-            (int status, byte[] body) = (404, []);
-            if (_requiredHeader is (string name, string value) && context.Request.Headers[name] != value)
+            status = 403;
+        }
+        else
+        {
+            lock (_routes)
             {
-                status = 403;
-            }
-            else
-            {
-                lock (_routes)
+                if (_routes.TryGetValue(path, out (int, byte[]) route))
                 {
-                    if (_routes.TryGetValue(path, out (int, byte[]) route))
-                    {
-                        (status, body) = route;
-                    }
+                    (status, body) = route;
                 }
             }
+        }
 
-            context.Response.StatusCode = status;
-            context.Response.KeepAlive = false;
-            context.Response.ContentLength64 = body.Length;
-            await context.Response.OutputStream.WriteAsync(body);
-            context.Response.Close();
-        }
-        catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or IOException)
-        {
-            // The test is over or the client went away; nothing to answer.
-        }
+        context.Response.StatusCode = status;
+        context.Response.KeepAlive = false;
+        context.Response.ContentLength64 = body.Length;
+        await context.Response.OutputStream.WriteAsync(body);
     }
 }

@@ -26,6 +26,11 @@ public interface IRtNetlink : IDisposable
     /// <summary>Creates a veth pair; the peer is created in <paramref name="peerNamespace"/> when given. Returns the local end.</summary>
     public Link AddVeth(string name, string peerName, Netns.NetworkNamespace? peerNamespace = null);
 
+    /// <summary>
+    /// Creates a bridge with a fixed random MAC. Without one the kernel gives a bridge the lowest MAC of
+    /// its ports and changes it when that port leaves: neighbours holding the old MAC for the bridge's own
+    /// addresses then lose it until their ARP entries expire (tens of seconds).
+    /// </summary>
     public Link AddBridge(string name);
 
     public Link AddDummy(string name);

@@ -58,7 +58,16 @@ internal sealed class RtNetlinkClient : IRtNetlink
         return CreateLink(w, $"RTM_NEWLINK veth {name} peer {peerName}", name);
     }
 
-    public Link AddBridge(string name) => AddSimple(name, "bridge");
+    public Link AddBridge(string name)
+    {
+        // An address given at creation is "set" (NET_ADDR_SET): the kernel then keeps it instead of
+        // taking the lowest MAC among the ports, which changes whenever that port goes away.
+        NetlinkWriter w = NewLink(name).Attr(Nl.IflaAddress, MacAddresses.RandomLocal().GetAddressBytes());
+        int info = w.BeginNested(Nl.IflaLinkInfo);
+        w.AttrString(Nl.IflaInfoKind, "bridge");
+        w.EndNested(info);
+        return CreateLink(w, $"RTM_NEWLINK bridge {name}", name);
+    }
 
     public Link AddDummy(string name) => AddSimple(name, "dummy");
 

@@ -75,6 +75,31 @@ public sealed class RtNetlinkTests : IDisposable
         }
     }
 
+    [RootFact("creates network namespaces and links")]
+    public void Bridge_KeepsItsAddress_WhenTheLowestPortLeaves()
+    {
+        (NetworkNamespace ns, IRtNetlink nl) = NewNamespace("a");
+        using (ns)
+        using (nl)
+        {
+            Link bridge = nl.AddBridge("br-test");
+            PhysicalAddress own = bridge.HardwareAddress!;
+            Assert.Equal(0x02, own.GetAddressBytes()[0] & 0x03); // unicast, locally administered
+            Link low = nl.AddVeth("port-low", "peer-low");
+            nl.SetHardwareAddress(low.Index, PhysicalAddress.Parse("02-00-00-00-00-01"));
+            Link high = nl.AddVeth("port-high", "peer-high");
+            nl.SetHardwareAddress(high.Index, PhysicalAddress.Parse("02-00-00-00-00-02"));
+            nl.SetMaster(low.Index, bridge.Index);
+            nl.SetMaster(high.Index, bridge.Index);
+            Assert.Equal(own, nl.GetLink(bridge.Index)!.HardwareAddress);
+
+            // A bridge created without an address would now switch from ...:01 to ...:02.
+            nl.DeleteLink(low.Index);
+            Assert.Equal(own, nl.GetLink(bridge.Index)!.HardwareAddress);
+            Assert.Equal(own.ToString(), Single(Ip(ns, "link", "show", "br-test")).GetProperty("address").GetString()!.Replace(":", "", StringComparison.Ordinal).ToUpperInvariant());
+        }
+    }
+
     [RootFact("creates network namespaces and veth pairs")]
     public void Veth_PeerInOtherNamespace_AddressesAndRoutesWork()
     {

@@ -9,22 +9,18 @@ namespace Platform.Rkt.Images.Tests.Support;
 /// </summary>
 internal sealed class LoopbackServer : IDisposable
 {
-    private readonly HttpListener _listener = new();
     private readonly Dictionary<string, Func<HttpListenerRequest, HttpListenerResponse, Task>> _routes = new(StringComparer.Ordinal);
-    private readonly Task _loop;
     private readonly Lock _lock = new();
+    private readonly LoopbackHttpServer _server;
 
     public LoopbackServer()
     {
-        Port = FreePorts.Next();
-        _listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
-        _listener.Start();
-        _loop = Task.Run(LoopAsync);
+        _server = new LoopbackHttpServer(HandleAsync);
     }
 
-    public int Port { get; }
+    public int Port => _server.Port;
 
-    public string BaseUrl => $"http://127.0.0.1:{Port}";
+    public string BaseUrl => _server.BaseUrl;
 
     public List<string> Requests { get; } = [];
 
@@ -53,37 +49,7 @@ internal sealed class LoopbackServer : IDisposable
         }
     }
 
-    public void Dispose()
-    {
-        // Close alone: Stop first would drop the port's endpoint, and Close would then bind it again only to
-        // remove it (managed HttpListener), failing with 'Address already in use' if the port was reused meanwhile.
-        _listener.Close();
-        try
-        {
-            _loop.Wait(TimeSpan.FromSeconds(5));
-        }
-        catch (AggregateException)
-        {
-        }
-    }
-
-    private async Task LoopAsync()
-    {
-        while (_listener.IsListening)
-        {
-            HttpListenerContext context;
-            try
-            {
-                context = await _listener.GetContextAsync();
-            }
-            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException)
-            {
-                return;
-            }
-
-            _ = Task.Run(() => HandleAsync(context));
-        }
-    }
+    public void Dispose() => _server.Dispose();
 
     private async Task HandleAsync(HttpListenerContext context)
     {
@@ -95,29 +61,12 @@ internal sealed class LoopbackServer : IDisposable
             _routes.TryGetValue(path, out handler);
         }
 
-        try
+        if (handler is null)
         {
-            if (handler is null)
-            {
-                context.Response.StatusCode = 404;
-            }
-            else
-            {
-                await handler(context.Request, context.Response);
-            }
+            context.Response.StatusCode = 404;
+            return;
         }
-        catch (HttpListenerException)
-        {
-        }
-        finally
-        {
-            try
-            {
-                context.Response.Close();
-            }
-            catch (ObjectDisposedException)
-            {
-            }
-        }
+
+        await handler(context.Request, context.Response);
     }
 }

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.NetworkInformation;
-using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Platform.Flannel.Config;
@@ -138,14 +137,6 @@ internal sealed class VxlanBackend : IBackend
 
     internal static string FormatMac(PhysicalAddress mac) => string.Join(':', mac.GetAddressBytes().Select(b => b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture)));
 
-    /// <summary>A random unicast, locally administered MAC, as flannel gives its VTEP.</summary>
-    private static PhysicalAddress RandomMac()
-    {
-        byte[] mac = RandomNumberGenerator.GetBytes(6);
-        mac[0] = (byte)((mac[0] & 0xfe) | 0x02);
-        return new PhysicalAddress(mac);
-    }
-
     /// <summary>flannel's <c>ensureLink</c>: reuse a compatible existing device (keeping its MAC), else (re)create it.</summary>
     private Link EnsureDevice(IRtNetlink netlink, VxlanOptions wanted)
     {
@@ -170,7 +161,7 @@ internal sealed class VxlanBackend : IBackend
             netlink.DeleteLink(existing.Index);
         }
 
-        Link created = netlink.AddVxlan(wanted with { HardwareAddress = wanted.HardwareAddress ?? RandomMac() });
+        Link created = netlink.AddVxlan(wanted with { HardwareAddress = wanted.HardwareAddress ?? MacAddresses.RandomLocal() });
         DisableRouterAdvertisements(created.Name);
         netlink.SetLinkUp(created.Index, true);
         _log.LogInformation("Created vxlan device {Device} (VNI {Vni}, MAC {Mac})", created.Name, wanted.Vni, FormatMac(created.HardwareAddress!));
