@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using Xunit;
 
 namespace Platform.Testing;
@@ -7,7 +6,7 @@ namespace Platform.Testing;
 /// <summary>
 /// A single-member etcd process for tests (the real etcd 3.4 from Debian's etcd-server, or ours):
 /// started with etcd's flags on claimed free ports in its own directory, ready once it logs "ready
-/// to serve client requests", killed by PID on stop and dispose. It can be stopped and started
+/// to serve client requests", killed by PID on stop and dispose (a <see cref="ChildProcess"/>). It can be stopped and started
 /// again on the same data directory and ports.
 /// </summary>
 public sealed class EtcdMember : IAsyncDisposable
@@ -19,7 +18,7 @@ public sealed class EtcdMember : IAsyncDisposable
     private readonly int _peerPort;
     private readonly IReadOnlyList<string> _extraArguments;
     private readonly ConcurrentQueue<string> _log = new();
-    private Process? _process;
+    private ChildProcess? _process;
 
     /// <param name="executable">The etcd binary to run.</param>
     /// <param name="name">A readable prefix for the member's directory.</param>
@@ -70,64 +69,24 @@ public sealed class EtcdMember : IAsyncDisposable
         }
 
         string peer = $"http://127.0.0.1:{_peerPort}";
-        var start = new ProcessStartInfo(Executable)
-        {
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-            UseShellExecute = false,
-        };
         if (Prepare is not null && !Directory.Exists(DataDir))
         {
             await Prepare(DataDir, peer);
         }
 
-        foreach ((string key, string value) in Environment ?? new Dictionary<string, string>())
-        {
-            start.Environment[key] = value;
-        }
-
-        foreach (string argument in new[]
-        {
+        string[] arguments =
+        [
             "--name", "default", "--data-dir", DataDir,
             "--listen-client-urls", ClientUrl, "--advertise-client-urls", ClientUrl,
             "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
             "--initial-cluster", $"default={peer}",
-        }.Concat(_extraArguments))
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var process = new Process { StartInfo = start, EnableRaisingEvents = true };
-        DataReceivedEventHandler onLine = (_, line) =>
-        {
-            if (line.Data is null)
-            {
-                return;
-            }
-
-            _log.Enqueue(line.Data);
-            // etcd logs this once the client listener serves requests.
-            if (line.Data.Contains("ready to serve client requests", StringComparison.Ordinal))
-            {
-                ready.TrySetResult();
-            }
-        };
-        process.ErrorDataReceived += onLine;
-        process.OutputDataReceived += onLine;
-        process.Exited += (_, _) =>
-        {
-            // Exited can fire before the last output lines are delivered: wait for both streams to end.
-            process.WaitForExit();
-            ready.TrySetException(new InvalidOperationException($"{Executable} exited early:\n{Log}"));
-        };
-        _process = process;
+            .. _extraArguments,
+        ];
+        _process = ChildProcess.Start(Executable, arguments, Environment, onLine: _log.Enqueue);
         try
         {
-            process.Start();
-            process.BeginErrorReadLine();
-            process.BeginOutputReadLine();
-            await ready.Task.WaitAsync(TimeSpan.FromSeconds(60));
+            // etcd logs this once the client listener serves requests.
+            await _process.WaitForLineAsync(l => l.Contains("ready to serve client requests", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
         }
         catch
         {
@@ -139,7 +98,7 @@ public sealed class EtcdMember : IAsyncDisposable
     /// <summary>Kills the process (by PID, with its children) and waits for it; the data stays.</summary>
     public async Task StopAsync()
     {
-        Process? process = _process;
+        ChildProcess? process = _process;
         _process = null;
         if (process is null)
         {
@@ -148,16 +107,7 @@ public sealed class EtcdMember : IAsyncDisposable
 
         try
         {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-            }
-
-            await process.WaitForExitAsync();
-        }
-        catch (InvalidOperationException)
-        {
-            // Never started.
+            await process.KillAsync();
         }
         finally
         {

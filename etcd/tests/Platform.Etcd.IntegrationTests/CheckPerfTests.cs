@@ -21,7 +21,7 @@ public sealed class CheckPerfTests
     public async Task CheckPerf_LoadS_Passes()
     {
         await using EtcdProcess etcd = await EtcdProcess.StartOursAsync("checkperf");
-        CommandResult result = await ChildProcess.RunAsync(
+        CommandResult result = await Command.RunAsync(
             Binaries.Etcdctl,
             ["--endpoints", etcd.ClientUrl.ToString().TrimEnd('/'), "check", "perf", "--load=s"],
             TimeSpan.FromMinutes(5),

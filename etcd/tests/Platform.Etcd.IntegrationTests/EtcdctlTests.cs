@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Platform.Etcd.IntegrationTests.Infrastructure;
+using Platform.Testing;
 using static Platform.Etcd.IntegrationTests.Infrastructure.Text;
 
 namespace Platform.Etcd.IntegrationTests;

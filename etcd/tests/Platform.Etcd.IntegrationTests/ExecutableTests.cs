@@ -99,7 +99,7 @@ public sealed class ExecutableTests
     {
         using TestDirectory directory = TestDirectory.Create("exe-badflags");
         string[] all = [.. args, "--data-dir", directory.Combine("data")];
-        CommandResult ours = await ChildProcess.RunAsync(Binaries.OurEtcd, all, s_processTimeout);
+        CommandResult ours = await Command.RunAsync(Binaries.OurEtcd, all, s_processTimeout);
         Assert.Equal(exitCode, ours.ExitCode);
         Assert.Contains(message, ours.Stderr, StringComparison.Ordinal);
         if (exitCode == 1)
@@ -110,7 +110,7 @@ public sealed class ExecutableTests
         if (File.Exists(Binaries.RealEtcd))
         {
             // The real etcd 3.4 says the same and exits the same way.
-            CommandResult real = await ChildProcess.RunAsync(Binaries.RealEtcd, all, s_processTimeout);
+            CommandResult real = await Command.RunAsync(Binaries.RealEtcd, all, s_processTimeout);
             Assert.Equal(real.ExitCode, ours.ExitCode);
             Assert.Contains(message, real.Stderr, StringComparison.Ordinal);
         }
@@ -119,7 +119,7 @@ public sealed class ExecutableTests
     [Fact]
     public async Task Version_PrintsEtcdsVersionLines()
     {
-        CommandResult result = (await ChildProcess.RunAsync(Binaries.OurEtcd, ["--version"], s_processTimeout)).EnsureSuccess("etcd --version");
+        CommandResult result = (await Command.RunAsync(Binaries.OurEtcd, ["--version"], s_processTimeout)).EnsureSuccess("etcd --version");
         Assert.StartsWith("etcd Version: 3.4.23\nGit SHA: ", result.Stdout, StringComparison.Ordinal);
     }
 

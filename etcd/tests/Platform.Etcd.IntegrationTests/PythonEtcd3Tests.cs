@@ -17,7 +17,7 @@ public sealed class PythonEtcd3Tests : IClassFixture<InProcessEtcdFixture>
         string script = "import etcd3, sys\n"
             + $"c = etcd3.client(host='127.0.0.1', port={_etcd.ClientUrl.Port}, timeout=30)\n"
             + body;
-        CommandResult result = await ChildProcess.RunAsync(Binaries.Python, ["-c", script], TimeSpan.FromSeconds(90));
+        CommandResult result = await Command.RunAsync(Binaries.Python, ["-c", script], TimeSpan.FromSeconds(90));
         return result.EnsureSuccess("python3 etcd3 script").Stdout;
     }
 

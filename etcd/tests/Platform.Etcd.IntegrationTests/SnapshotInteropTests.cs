@@ -80,7 +80,7 @@ public sealed class SnapshotInteropTests
         int[] ports = FreePorts.Next(2);
         string client = $"http://127.0.0.1:{ports[0]}";
         string peer = $"http://127.0.0.1:{ports[1]}";
-        CommandResult result = await ChildProcess.RunAsync(
+        CommandResult result = await Command.RunAsync(
             Binaries.OurEtcd,
             ["--data-dir", data, "--listen-client-urls", client, "--advertise-client-urls", client, "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", $"default={peer}"],
             TimeSpan.FromSeconds(60));
@@ -126,7 +126,7 @@ public sealed class SnapshotInteropTests
     private static async Task AssertStatusAsync(string file, State state)
     {
         // etcdctl 3.4 reads the file with bbolt (and runs bbolt's consistency check first).
-        CommandResult run = await ChildProcess.RunAsync(Binaries.Etcdctl, ["snapshot", "status", file, "-w", "json"], Etcdctl.Timeout, new Dictionary<string, string> { ["ETCDCTL_API"] = "3" });
+        CommandResult run = await Command.RunAsync(Binaries.Etcdctl, ["snapshot", "status", file, "-w", "json"], Etcdctl.Timeout, new Dictionary<string, string> { ["ETCDCTL_API"] = "3" });
         JsonElement status = Json(run.EnsureSuccess("etcdctl snapshot status").Stdout);
         long bytes = new FileInfo(file).Length;
         BoltSnapshotStatus ours = BoltBackendFiles.Status(file);
@@ -150,7 +150,7 @@ public sealed class SnapshotInteropTests
 
     private static async Task RestoreAsync(string file, string dataDir, string peer)
     {
-        CommandResult run = await ChildProcess.RunAsync(
+        CommandResult run = await Command.RunAsync(
             Binaries.Etcdctl,
             ["snapshot", "restore", file, "--data-dir", dataDir, "--name", "default", "--initial-cluster", $"default={peer}", "--initial-advertise-peer-urls", peer],
             Etcdctl.Timeout,

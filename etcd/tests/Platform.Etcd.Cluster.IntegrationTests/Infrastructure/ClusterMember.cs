@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
+using Platform.Testing;
 
 namespace Platform.Etcd.Cluster.IntegrationTests.Infrastructure;
 
@@ -11,8 +11,7 @@ namespace Platform.Etcd.Cluster.IntegrationTests.Infrastructure;
 internal sealed class ClusterMember(string executable, string name, int clientPort, int peerPort, string dataDir, string peerScheme = "http")
 {
     private readonly ConcurrentQueue<string> _log = new();
-    private Process? _process;
-    private Task? _exited;
+    private ChildProcess? _process;
 
     public string Name { get; } = name;
 
@@ -28,8 +27,8 @@ internal sealed class ClusterMember(string executable, string name, int clientPo
 
     public bool IsRunning => _process is { HasExited: false };
 
-    /// <summary>Completes when the running process exits.</summary>
-    public Task Exited => _exited ?? Task.CompletedTask;
+    /// <summary>Completes when the running process exited and its output was read to the end.</summary>
+    public Task Exited => _process?.Exited ?? Task.CompletedTask;
 
     /// <summary>Starts the process (no bootstrap flags when <paramref name="initialCluster"/> is empty); with <paramref name="waitReady"/>, waits until it serves clients.</summary>
     public async Task StartAsync(string initialCluster, string state, string token, IReadOnlyList<string> extra, bool waitReady = true)
@@ -39,55 +38,27 @@ internal sealed class ClusterMember(string executable, string name, int clientPo
             throw new InvalidOperationException($"{Name} is running");
         }
 
-        var start = new ProcessStartInfo(Executable) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
         string[] bootstrap = initialCluster.Length == 0
             ? []
             : ["--initial-cluster", initialCluster, "--initial-cluster-state", state, "--initial-cluster-token", token];
-        foreach (string a in new[]
-        {
+        string[] arguments =
+        [
             "--name", Name, "--data-dir", DataDir,
             "--listen-client-urls", ClientUrl, "--advertise-client-urls", ClientUrl,
             "--listen-peer-urls", PeerUrl, "--initial-advertise-peer-urls", PeerUrl,
-        }.Concat(bootstrap).Concat(extra))
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var process = new Process { StartInfo = start, EnableRaisingEvents = true };
-        DataReceivedEventHandler onLine = (_, line) =>
-        {
-            if (line.Data is null)
-            {
-                return;
-            }
-
-            _log.Enqueue(line.Data);
-            if (line.Data.Contains("ready to serve client requests", StringComparison.Ordinal))
-            {
-                ready.TrySetResult();
-            }
-        };
-        process.ErrorDataReceived += onLine;
-        process.OutputDataReceived += onLine;
-        _process = process;
-        process.Start();
-        process.BeginErrorReadLine();
-        process.BeginOutputReadLine();
-
-        // Completes once the process exited and its output was read to the end (Log is complete).
-        _exited = process.WaitForExitAsync();
-        _ = _exited.ContinueWith(_ => ready.TrySetException(new InvalidOperationException($"{Name} ({Executable}) exited early:\n{Log}")), TaskScheduler.Default);
+            .. bootstrap, .. extra,
+        ];
+        _process = ChildProcess.Start(Executable, arguments, onLine: _log.Enqueue);
         if (waitReady)
         {
-            await ready.Task.WaitAsync(TimeSpan.FromSeconds(60));
+            await _process.WaitForLineAsync(l => l.Contains("ready to serve client requests", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
         }
     }
 
     /// <summary>SIGKILL (by PID) and wait; the data stays.</summary>
     public async Task KillAsync()
     {
-        Process? process = _process;
+        ChildProcess? process = _process;
         _process = null;
         if (process is null)
         {
@@ -96,16 +67,7 @@ internal sealed class ClusterMember(string executable, string name, int clientPo
 
         try
         {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-            }
-
-            await process.WaitForExitAsync();
-        }
-        catch (InvalidOperationException)
-        {
-            // Never started.
+            await process.KillAsync();
         }
         finally
         {

@@ -166,7 +166,7 @@ internal sealed class Etcdctl
     public Task<CommandResult> RunAsync(params string[] args) => RunWithInputAsync(null, args);
 
     public Task<CommandResult> RunWithInputAsync(string? stdin, params string[] args) =>
-        ChildProcess.RunAsync(
+        Command.RunAsync(
             Binaries.Etcdctl,
             ["--endpoints", _endpoint.ToString().TrimEnd('/'), "--command-timeout", "30s", .. args],
             Timeout,

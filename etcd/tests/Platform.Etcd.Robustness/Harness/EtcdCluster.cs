@@ -11,7 +11,7 @@ internal sealed class ClusterMember
     private const int LogLines = 400;
     private readonly ConcurrentQueue<string> _log = new();
     private readonly ConcurrentQueue<string> _notable = new();
-    private Process? _process;
+    private ChildProcess? _process;
     private int _snapshotLines;
 
     public ClusterMember(int index, string dataDirectory)
@@ -43,7 +43,7 @@ internal sealed class ClusterMember
 
     public string AdvertisedPeerUrl => $"http://127.0.0.1:{ProxyPort}";
 
-    public int? Pid => _process is { HasExited: false } p ? p.Id : null;
+    public int? Pid => _process is { HasExited: false } p ? p.Pid : null;
 
     public bool IsRunning => _process is { HasExited: false };
 
@@ -84,7 +84,7 @@ internal sealed class ClusterMember
     /// <summary>Waits for the process to exit by itself; its exit code, or null when it still runs after <paramref name="timeout"/>.</summary>
     public async Task<int?> WaitForExitAsync(TimeSpan timeout)
     {
-        Process? process = _process;
+        ChildProcess? process = _process;
         if (process is null)
         {
             return null;
@@ -92,7 +92,7 @@ internal sealed class ClusterMember
 
         try
         {
-            await process.WaitForExitAsync().WaitAsync(timeout);
+            await process.Exited.WaitAsync(timeout);
         }
         catch (TimeoutException)
         {
@@ -112,74 +112,24 @@ internal sealed class ClusterMember
             throw new InvalidOperationException($"{Name} is already running");
         }
 
-        var start = new ProcessStartInfo(executable)
-        {
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-            UseShellExecute = false,
-        };
-        if (UseFailpoints)
-        {
-            start.Environment["PLATFORM_ETCD_FAILPOINTS_FILE"] = FailpointFile;
-        }
-
-        foreach (string argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var process = new Process { StartInfo = start, EnableRaisingEvents = true };
-        DataReceivedEventHandler onLine = (_, line) =>
-        {
-            if (line.Data is null)
-            {
-                return;
-            }
-
-            _log.Enqueue(line.Data);
-            if (line.Data.Contains("snapshot", StringComparison.OrdinalIgnoreCase))
-            {
-                Interlocked.Increment(ref _snapshotLines);
-            }
-
-            if (line.Data.Contains("failpoint", StringComparison.Ordinal) || line.Data.Contains("torn tail", StringComparison.Ordinal))
-            {
-                _notable.Enqueue(line.Data);
-            }
-
-            while (_log.Count > LogLines)
-            {
-                _log.TryDequeue(out string? _);
-            }
-
-            // Both etcd 3.4 and ours log this once the client listener serves requests.
-            if (line.Data.Contains("ready to serve client requests", StringComparison.Ordinal))
-            {
-                ready.TrySetResult();
-            }
-        };
-        process.ErrorDataReceived += onLine;
-        process.OutputDataReceived += onLine;
-        process.Exited += (_, _) => ready.TrySetException(new InvalidOperationException($"{Name} ({executable}) exited:\n{Log}"));
-        _process = process;
-        process.Start();
-        process.BeginErrorReadLine();
-        process.BeginOutputReadLine();
+        _process?.Dispose();
+        Dictionary<string, string> environment = UseFailpoints ? new() { ["PLATFORM_ETCD_FAILPOINTS_FILE"] = FailpointFile } : [];
+        _process = ChildProcess.Start(executable, arguments, environment, keepLines: LogLines, onLine: OnLine);
         try
         {
-            await ready.Task.WaitAsync(readyTimeout);
+            // Both etcd 3.4 and ours log this once the client listener serves requests.
+            await _process.WaitForLineAsync(l => l.Contains("ready to serve client requests", StringComparison.Ordinal), readyTimeout);
         }
-        catch (TimeoutException)
+        catch (Exception e) when (e is TimeoutException or InvalidOperationException)
         {
-            throw new TimeoutException($"{Name} did not get ready within {readyTimeout}:\n{Log}");
+            throw new InvalidOperationException($"{Name} ({executable}) did not get ready within {readyTimeout}:\n{Log}", e);
         }
     }
 
     /// <summary>SIGKILL (no shutdown path runs), then waits for the process to be gone.</summary>
     public async Task KillAsync()
     {
-        Process? process = _process;
+        ChildProcess? process = _process;
         _process = null;
         if (process is null)
         {
@@ -188,19 +138,30 @@ internal sealed class ClusterMember
 
         try
         {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-            }
-
-            await process.WaitForExitAsync();
-        }
-        catch (InvalidOperationException)
-        {
+            await process.KillAsync();
         }
         finally
         {
             process.Dispose();
+        }
+    }
+
+    private void OnLine(string line)
+    {
+        _log.Enqueue(line);
+        if (line.Contains("snapshot", StringComparison.OrdinalIgnoreCase))
+        {
+            Interlocked.Increment(ref _snapshotLines);
+        }
+
+        if (line.Contains("failpoint", StringComparison.Ordinal) || line.Contains("torn tail", StringComparison.Ordinal))
+        {
+            _notable.Enqueue(line);
+        }
+
+        while (_log.Count > LogLines)
+        {
+            _log.TryDequeue(out string? _);
         }
     }
 }
