@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using Platform.Etcd.Client;
+using Platform.Flannel.Bench;
 using Platform.Flannel.IntegrationTests.Infrastructure;
 using Platform.Linux.Netns;
 using Platform.Testing;
@@ -29,7 +30,7 @@ await using var etcd = new EtcdMember(EtcdMember.RealEtcdPath, "flannel-bench");
 await etcd.StartAsync();
 await using IEtcdClient client = EtcdClient.Create(new EtcdClientOptions { Endpoints = [etcd.ClientUrl] });
 int etcdPort = new Uri(etcd.ClientUrl).Port;
-var rows = new List<(int Round, string Backend, double BareGbps, double PodGbps, double Ratio, double BareRttMs, double PodRttMs, double ConvergenceMs)>();
+var rows = new List<(int Round, string Backend, double BareGbps, double PodGbps, double Ratio, double KernelRatio, double PodOverKernel, double BareRttMs, double PodRttMs, double ConvergenceMs)>();
 
 for (int round = 1; round <= rounds; round++)
 {
@@ -47,26 +48,58 @@ for (int round = 1; round <= rounds; round++)
             throw new InvalidOperationException($"{backend}: pods cannot reach each other");
         }
 
+        // host-gw also measures the kernel-only reference: two more hosts whose identical pod path was built by
+        // hand (KernelOnlyPath), no flanneld: the ceiling any flannel reaches on this kernel.
+        (NetnsCluster.Pod A, NetnsCluster.Pod B)? kernel = backend == "host-gw" ? KernelOnlyPath.Build(cluster, 4, 5) : null;
+        Func<Task<double>>? kernelRun = null;
+        if (kernel is { } k)
+        {
+            if (!await NetnsCluster.EventuallyAsync(() => NetnsCluster.PingAsync(k.A.Ns, k.B.Address), timeout))
+            {
+                throw new InvalidOperationException("kernel-only: pods cannot reach each other");
+            }
+
+            kernelRun = () => IperfAsync(k.B.Ns, k.B.Address, k.A.Ns, seconds);
+        }
+
         // Bare and pod runs alternate (same iperf3 options, same veth offloads) and each pod run is divided
         // by the bare run just before it; the round's ratio is the median of those pairs: this machine's
-        // load swings more between two runs a minute apart than the difference being measured.
+        // load swings more between two runs a minute apart than the difference being measured. With the
+        // kernel-only reference the two pod runs take turns going first after the bare one.
         var bareRuns = new List<double>();
         var podRuns = new List<double>();
+        var kernelRuns = new List<double>();
         for (int i = 0; i < pairs; i++)
         {
             bareRuns.Add(await IperfAsync(h2.Namespace, IPAddress.Parse(h2.PublicIP), h1.Namespace, seconds));
+            if (kernelRun is not null && i % 2 == 1)
+            {
+                kernelRuns.Add(await kernelRun());
+            }
+
             podRuns.Add(await IperfAsync(pod2.Ns, pod2.Address, pod1.Ns, seconds));
+            if (kernelRun is not null && i % 2 == 0)
+            {
+                kernelRuns.Add(await kernelRun());
+            }
         }
 
         double bare = Median(bareRuns);
         double pod = Median(podRuns);
         double ratio = Median(podRuns.Select((p, i) => p / bareRuns[i]));
+        double kernelRatio = kernelRun is null ? double.NaN : Median(kernelRuns.Select((p, i) => p / bareRuns[i]));
+        double podOverKernel = kernelRun is null ? double.NaN : Median(podRuns.Select((p, i) => p / kernelRuns[i]));
         double bareRtt = await RttAsync(h1.Namespace, IPAddress.Parse(h2.PublicIP));
         double podRtt = await RttAsync(pod1.Ns, pod2.Address);
         double convergence = await ConvergenceAsync(client, cluster, prefix, backend, h1, flanneldDefaults, timeout);
-        rows.Add((round, backend, bare, pod, ratio, bareRtt, podRtt, convergence));
+        rows.Add((round, backend, bare, pod, ratio, kernelRatio, podOverKernel, bareRtt, podRtt, convergence));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"round {round} {backend,-8} bare {bare,6:F2} Gbit/s  pod {pod,6:F2} Gbit/s ({100 * ratio,3:F0}%; pairs {string.Join(' ', podRuns.Select((p, i) => $"{100 * p / bareRuns[i]:F0}"))})  rtt bare {bareRtt:F3} ms pod {podRtt:F3} ms  convergence {convergence:F0} ms"));
+            $"round {round} {backend,-8} bare {bare,6:F2} Gbit/s  pod {pod,6:F2} Gbit/s ({100 * ratio,3:F0}%; pairs {Percents(podRuns, bareRuns)})  rtt bare {bareRtt:F3} ms pod {podRtt:F3} ms  convergence {convergence:F0} ms"));
+        if (kernelRun is not null)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"round {round} kernel-only {Median(kernelRuns),6:F2} Gbit/s: kernel-only/bare {100 * kernelRatio,3:F0}% (pairs {Percents(kernelRuns, bareRuns)}); {backend}/kernel-only {100 * podOverKernel,3:F0}% (pairs {Percents(podRuns, kernelRuns)})"));
+        }
     }
 }
 
@@ -80,9 +113,18 @@ foreach (string backend in backends)
     double target = backend switch { "host-gw" => 0.90, "vxlan" => 0.70, _ => 0.45 };
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"{backend,-9} {100 * ratio,5:F0}% ({Median(mine.Select(r => r.PodGbps)):F2} of {Median(mine.Select(r => r.BareGbps)):F2} Gbit/s)          >= {100 * target:F0}%    {Median(mine.Select(r => r.PodRttMs)):F3}/{Median(mine.Select(r => r.BareRttMs)):F3} ms   {mine.Max(r => r.ConvergenceMs),6:F0} ms           < 1000 ms"));
+    if (mine.Any(r => !double.IsNaN(r.KernelRatio)))
+    {
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{"",-9} kernel-only/bare {100 * Median(mine.Select(r => r.KernelRatio)):F0}%, {backend}/kernel-only {100 * Median(mine.Select(r => r.PodOverKernel)):F0}% (the ceiling: same pod path built by hand, no flanneld)"));
+    }
 }
 
 return 0;
+
+// Each run of `runs` as a percentage of the run of `reference` in the same pair.
+static string Percents(List<double> runs, List<double> reference) =>
+    string.Join(' ', runs.Select((r, i) => (100 * r / reference[i]).ToString("F0", CultureInfo.InvariantCulture)));
 
 static double Median(IEnumerable<double> values)
 {
