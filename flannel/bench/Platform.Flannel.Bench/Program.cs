@@ -48,9 +48,9 @@ for (int round = 1; round <= rounds; round++)
             throw new InvalidOperationException($"{backend}: pods cannot reach each other");
         }
 
-        // host-gw also measures the kernel-only reference: two more hosts whose identical pod path was built by
-        // hand (KernelOnlyPath), no flanneld: the ceiling any flannel reaches on this kernel.
-        (NetnsCluster.Pod A, NetnsCluster.Pod B)? kernel = backend == "host-gw" ? KernelOnlyPath.Build(cluster, 4, 5) : null;
+        // host-gw and vxlan also measure the kernel-only reference: two more hosts whose identical pod path was
+        // built by hand (KernelOnlyPath), no flanneld: the ceiling any flannel reaches on this kernel.
+        (NetnsCluster.Pod A, NetnsCluster.Pod B)? kernel = KernelOnlyPath.Build(cluster, backend, 4, 5);
         Func<Task<double>>? kernelRun = null;
         if (kernel is { } k)
         {
