@@ -20,9 +20,11 @@ namespace Platform.Etcd.Server;
 /// surface (the IEtcdServer partials) that proposes, waits for the apply result and reads.
 /// </summary>
 /// <remarks>
-/// Threads: the raft loop thread owns the RawNode, the WAL, the raft storage and applies entries
-/// (one MVCC batch per Ready); API calls run on the caller's threads and talk to the loop through
-/// its input channel and the wait registry. Reads go straight to the MVCC store.
+/// Threads: the raft loop thread owns the RawNode, the WAL and the raft storage; the apply thread
+/// (<see cref="Raft.ApplyQueue"/>) applies the committed entries the loop hands it (one MVCC batch
+/// per Ready, in order), except conf changes and snapshots, which the loop applies itself once the
+/// apply thread is idle. API calls run on the caller's threads and talk to the loop through its
+/// input channel and the wait registry. Reads go straight to the MVCC store.
 /// </remarks>
 internal sealed partial class EtcdServer : IEtcdServer
 {

@@ -56,6 +56,9 @@ using ILoggerFactory loggerFactory = LoggerFactory.Create(builder =>
     builder.AddPlatformJson(level);
     // Kestrel warns that HTTP/2 needs TLS on plain endpoints; the API layer's h2c detection makes it work.
     builder.AddFilter("Microsoft.AspNetCore.Server.Kestrel", LogLevel.Error);
+    // Per-request lines etcd does not print; while this category is enabled at any level, hosting
+    // also creates an Activity (ids, tags, a log scope) for every request.
+    builder.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
 });
 ILogger log = loggerFactory.CreateLogger("etcd");
 foreach (string warning in parsed.Warnings)

@@ -88,6 +88,8 @@ internal sealed class EtcdApiHost : IEtcdApiHost
         builder.Logging.AddPlatformJson(_options.LogLevel);
         // Kestrel warns that HTTP/2 needs TLS on plain endpoints; H2cPriorKnowledge makes it work.
         builder.Logging.AddFilter("Microsoft.AspNetCore.Server.Kestrel", LogLevel.Error);
+        // As the executable's logger factory: no per-request lines, so no per-request Activity either.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         if (_loggerFactory is not null)
         {
             builder.Services.AddSingleton(_loggerFactory);
@@ -229,7 +231,17 @@ internal sealed class EtcdApiHost : IEtcdApiHost
 
     // etcd's accessController: CORS headers on every HTTP response, OPTIONS answered with 200;
     // metrics listeners serve /metrics and /health only.
-    private async Task CorsAndMetricsPortsAsync(HttpContext context, Func<Task> next)
+    // Takes the RequestDelegate (the Func<Task> overload of Use allocates a closure per request) and
+    // hands a gRPC call on without an async state machine of its own.
+    private Task CorsAndMetricsPortsAsync(HttpContext context, RequestDelegate next)
+    {
+        return context.Request.ContentType?.StartsWith("application/grpc", StringComparison.Ordinal) == true
+            && (_metricsPorts.Count == 0 || !_metricsPorts.Contains(context.Connection.LocalPort))
+            ? next(context)
+            : CorsAndMetricsPortsSlowAsync(context, next);
+    }
+
+    private async Task CorsAndMetricsPortsSlowAsync(HttpContext context, RequestDelegate next)
     {
         if (_metricsPorts.Contains(context.Connection.LocalPort)
             && context.Request.Path != "/metrics"
@@ -252,6 +264,6 @@ internal sealed class EtcdApiHost : IEtcdApiHost
             }
         }
 
-        await next().ConfigureAwait(false);
+        await next(context).ConfigureAwait(false);
     }
 }

@@ -10,17 +10,23 @@ internal sealed class KvService : KV.KVBase
     private readonly IEtcdServer _server;
     private readonly RequestChecks _checks;
 
+    // Bound once: a method group passed per call is a new delegate per request.
+    private readonly Func<RangeRequest, RequestContext, CancellationToken, ValueTask<RangeResponse>> _range;
+    private readonly Func<PutRequest, RequestContext, CancellationToken, ValueTask<PutResponse>> _put;
+
     public KvService(IEtcdServer server, RequestChecks checks)
     {
         _server = server;
         _checks = checks;
+        _range = RangeCore;
+        _put = PutCore;
     }
 
     public override Task<RangeResponse> Range(RangeRequest request, ServerCallContext context) =>
-        Calls.Unary(context, _server, request, RangeCore);
+        Calls.Unary(context, _server, request, _range);
 
     public override Task<PutResponse> Put(PutRequest request, ServerCallContext context) =>
-        Calls.Unary(context, _server, request, PutCore);
+        Calls.Unary(context, _server, request, _put);
 
     public override Task<DeleteRangeResponse> DeleteRange(DeleteRangeRequest request, ServerCallContext context) =>
         Calls.Unary(context, _server, request, DeleteRangeCore);

@@ -14,13 +14,13 @@ namespace Platform.Etcd.Server;
 
 internal sealed partial class EtcdServer
 {
-    private ulong _appliedTerm;
     private bool _stateDirty;
 
     /// <summary>
     /// Applies committed entries in order, in one MVCC batch (one backend commit), then saves the
     /// server state if it changed, publishes the applied index and answers the waiters: a client
-    /// hears of its write only once a read would see it.
+    /// hears of its write only once a read would see it. Runs on the apply thread, or on the raft
+    /// loop (conf changes) while the apply thread is idle: never two at once.
     /// </summary>
     private void ApplyEntries(IReadOnlyList<Entry> entries)
     {
@@ -66,9 +66,8 @@ internal sealed partial class EtcdServer
             _backendAppliedIndex = last.Index;
         }
 
-        _appliedTerm = last.Term;
         _appliedWaiter.Advance(last.Index);
-        ServerMetrics.ProposalsCommitted.IncTo(_raftStorage.InitialState().HardState.Commit);
+        ServerMetrics.ProposalsCommitted.IncTo(Volatile.Read(ref _committedIndex));
         ServerMetrics.ProposalsApplied.IncTo(last.Index);
         foreach ((ulong id, ApplyResult result) in results)
         {
@@ -383,7 +382,6 @@ internal sealed partial class EtcdServer
         _confState = snapshot.Metadata.ConfState.Clone();
         _snapshotIndex = snapshot.Metadata.Index;
         ReplaceBackend(snapshot.Metadata.Index);
-        _appliedTerm = snapshot.Metadata.Term;
         _appliedWaiter.Advance(snapshot.Metadata.Index);
         ServerMetrics.ProposalsApplied.IncTo(snapshot.Metadata.Index);
         _logger.LogInformation("etcdserver: applied snapshot at index {Index} (term {Term})", snapshot.Metadata.Index, snapshot.Metadata.Term);
@@ -394,17 +392,21 @@ internal sealed partial class EtcdServer
     }
 
     /// <summary>
-    /// Every <see cref="EtcdServerOptions.SnapshotCount"/> applied entries: a raft snapshot (v2
-    /// store + membership), the in-memory log compacted to the last
-    /// <see cref="EtcdServerOptions.SnapshotCatchUpEntries"/>, old WAL segments and snap files purged.
+    /// Raft loop, every <see cref="EtcdServerOptions.SnapshotCount"/> entries handed over: once the
+    /// apply thread has applied them, a raft snapshot (v2 store + membership), the in-memory log
+    /// compacted to the last <see cref="EtcdServerOptions.SnapshotCatchUpEntries"/>, old WAL
+    /// segments and snap files purged.
     /// </summary>
     private void MaybeTriggerSnapshot()
     {
-        ulong applied = _appliedWaiter.Applied;
-        if (applied <= _snapshotIndex || applied - _snapshotIndex <= (ulong)_options.SnapshotCount)
+        if (_handedIndex <= _snapshotIndex || _handedIndex - _snapshotIndex <= (ulong)_options.SnapshotCount)
         {
             return;
         }
+
+        // The snapshot's state must be exactly the applied index's.
+        _applyQueue!.WaitIdle();
+        ulong applied = _appliedWaiter.Applied;
 
         var data = new SnapshotData { V2Store = ByteString.CopyFrom(_v2.Save()) };
         _membership.SaveTo(data);

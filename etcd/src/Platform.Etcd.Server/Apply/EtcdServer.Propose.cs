@@ -37,7 +37,7 @@ internal sealed partial class EtcdServer
             throw EtcdErrors.RequestTooLarge;
         }
 
-        Task<ApplyResult> wait = _waits.Register(id);
+        TaskCompletionSource<ApplyResult> wait = _waits.Register(id, RequestDeadline());
         Post(new ProposeInput(data, id));
         return await WaitAppliedAsync(id, wait, cancellationToken).ConfigureAwait(false);
     }
@@ -46,17 +46,24 @@ internal sealed partial class EtcdServer
     {
         ThrowIfUnavailable();
         change.Id = _ids.Next();
-        Task<ApplyResult> wait = _waits.Register(change.Id);
+        TaskCompletionSource<ApplyResult> wait = _waits.Register(change.Id, RequestDeadline());
         Post(new ConfChangeInput(change, change.Id));
         return await WaitAppliedAsync(change.Id, wait, cancellationToken).ConfigureAwait(false);
     }
 
-    private async ValueTask<ApplyResult> WaitAppliedAsync(ulong id, Task<ApplyResult> wait, CancellationToken cancellationToken)
+    /// <summary>The timestamp at which a proposal made now times out (enforced by <see cref="WaitRegistry.ExpireDue"/> on every tick).</summary>
+    private long RequestDeadline() =>
+        _time.GetTimestamp() + (long)(_options.EffectiveRequestTimeout.TotalSeconds * _time.TimestampFrequency);
+
+    private async ValueTask<ApplyResult> WaitAppliedAsync(ulong id, TaskCompletionSource<ApplyResult> wait, CancellationToken cancellationToken)
     {
         ApplyResult result;
+        CancellationTokenRegistration cancelled = cancellationToken.CanBeCanceled
+            ? cancellationToken.UnsafeRegister(static state => ((TaskCompletionSource<ApplyResult>)state!).TrySetCanceled(), wait)
+            : default;
         try
         {
-            result = await wait.WaitAsync(_options.EffectiveRequestTimeout, _time, cancellationToken).ConfigureAwait(false);
+            result = await wait.Task.ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
@@ -72,7 +79,11 @@ internal sealed partial class EtcdServer
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             _waits.Cancel(id);
-            throw;
+            throw new OperationCanceledException(cancellationToken);
+        }
+        finally
+        {
+            await cancelled.DisposeAsync().ConfigureAwait(false);
         }
 
         if (result.Error is not null)

@@ -130,7 +130,17 @@ internal static class KvOps
             throw EtcdErrors.LeaseNotFound;
         }
 
-        long revision = Call(() => txn.Put(p.Key.Span, value.Span, lease));
+        long revision;
+        try
+        {
+            revision = txn.Put(p.Key.Span, value.Span, lease);
+        }
+        catch (MvccException e)
+        {
+            // Inline rather than through Call: a closure per put is garbage on the hottest path.
+            throw Translate(e);
+        }
+
         if (prev is not null && prev.Lease != 0 && prev.Lease != lease)
         {
             lessor.Detach(prev.Lease, p.Key);

@@ -29,6 +29,10 @@ internal sealed partial class EtcdServer : IRaftMessageSink
     private readonly TaskCompletionSource _loopStopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private IRaftTransport _transport = NullRaftTransport.Instance;
     private Thread? _loopThread;
+    private ApplyQueue? _applyQueue;
+
+    // The last index handed to the apply thread (or applied on the loop): snapshots are triggered from it.
+    private ulong _handedIndex;
     private ITimer? _ticker;
     private ulong _leaderId;
     private ulong _term;
@@ -58,9 +62,17 @@ internal sealed partial class EtcdServer : IRaftMessageSink
     {
         _transport = _options.Transport ?? NullRaftTransport.Instance;
         _transport.Start(this);
+        _applyQueue = new ApplyQueue($"etcd-apply-{_membership.LocalId:x}", ApplyEntries, OnApplyFault);
         _loopThread = new Thread(RunLoop) { IsBackground = true, Name = $"etcd-raft-{_membership.LocalId:x}" };
         _loopThread.Start();
-        _ticker = _time.CreateTimer(_ => _inputs.Writer.TryWrite(TickInput.Instance), null, _options.HeartbeatInterval, _options.HeartbeatInterval);
+        _ticker = _time.CreateTimer(_ => OnTick(), null, _options.HeartbeatInterval, _options.HeartbeatInterval);
+    }
+
+    /// <summary>Timer thread, every heartbeat: a tick for raft, and the proposals past their request timeout fail.</summary>
+    private void OnTick()
+    {
+        _inputs.Writer.TryWrite(TickInput.Instance);
+        _waits.ExpireDue(_time.GetTimestamp());
     }
 
     private async Task WaitReadyAsync(CancellationToken cancellationToken)
@@ -133,6 +145,8 @@ internal sealed partial class EtcdServer : IRaftMessageSink
         }
         finally
         {
+            // Entries handed over are durable and committed: they are applied before the store closes.
+            _applyQueue!.CompleteAndJoin();
             if (_removedReason is not null)
             {
                 _waits.FailAll(EtcdErrors.Stopped);
@@ -226,6 +240,10 @@ internal sealed partial class EtcdServer : IRaftMessageSink
         proposalIds.Clear();
     }
 
+    /// <summary>Apply thread: an apply failed; the loop fails the member as for a storage failure.</summary>
+    private void OnApplyFault(Exception e) =>
+        _inputs.Writer.TryWrite(new ActionInput(_ => throw new EtcdException("etcdserver: applying committed entries failed: " + e.Message, e)));
+
     private void IssueReadIndex()
     {
         ByteString? context = _readBatcher.TryIssue(_tickCount);
@@ -241,6 +259,12 @@ internal sealed partial class EtcdServer : IRaftMessageSink
         {
             HandleReady(_node.GetReady());
             IssueReadIndex();
+        }
+
+        if (!_campaignChecked)
+        {
+            // Startup only: the recovered log must be applied before the check below.
+            _applyQueue!.WaitIdle();
         }
 
         if (!_campaignChecked && _appliedWaiter.Applied >= _raftStorage.InitialState().HardState.Commit)
@@ -281,6 +305,20 @@ internal sealed partial class EtcdServer : IRaftMessageSink
             _readBatcher.Complete(rs.RequestContext, rs.Index);
         }
 
+        // Committed entries that earlier Readys already made durable here (always the case for a
+        // leader: raft counts its own vote for an entry only after its write) go to the apply thread
+        // now, so applying them overlaps this Ready's WAL write. A follower may be told an entry is
+        // committed in the Ready that brings it: those wait for the write below. Conf changes are
+        // applied on this thread (RawNode.ApplyConfChange), after everything handed over before them.
+        IReadOnlyList<Entry> committed = ready.CommittedEntries;
+        bool confChange = committed.Count > 0 && HasConfChange(committed);
+        bool handedOver = false;
+        if (committed.Count > 0 && !confChange && (ready.Entries.Count == 0 || committed[^1].Index < ready.Entries[0].Index))
+        {
+            HandOver(committed);
+            handedOver = true;
+        }
+
         // A leader sends before its own write (Raft thesis §10.2.1; etcd's raft loop does the same),
         // so the followers' WAL fsyncs overlap its own instead of following it: one fsync of latency
         // per commit instead of two. Safe because raft counts the leader's own acknowledgement only
@@ -319,7 +357,12 @@ internal sealed partial class EtcdServer : IRaftMessageSink
         {
             _wal!.SaveSnapshot(new Storage.Wal.WalSnapshot(installed.Metadata.Index, installed.Metadata.Term, installed.Metadata.ConfState));
             _raftStorage.ApplySnapshot(installed);
+
+            // Saved first (etcd's apply goroutine waits for the raft loop's save the same way), and
+            // after every entry handed over before it: it replaces the state they were applied to.
+            _applyQueue!.WaitIdle();
             ApplySnapshot(installed);
+            _handedIndex = installed.Metadata.Index;
         }
 
         if (ready.HardState is HardState state)
@@ -333,13 +376,48 @@ internal sealed partial class EtcdServer : IRaftMessageSink
             _transport.Send(afterSave);
         }
 
-        if (ready.CommittedEntries.Count > 0)
+        if (committed.Count > 0 && !handedOver)
         {
-            ApplyEntries(ready.CommittedEntries);
+            if (confChange)
+            {
+                _applyQueue!.WaitIdle();
+                ApplyEntries(committed);
+                _handedIndex = committed[^1].Index;
+            }
+            else
+            {
+                HandOver(committed);
+            }
         }
 
         _node.Advance(ready);
         MaybeTriggerSnapshot();
+    }
+
+    /// <summary>Hands committed entries to the apply thread (a copy: raft's lists are views of its log).</summary>
+    private void HandOver(IReadOnlyList<Entry> committed)
+    {
+        var batch = new Entry[committed.Count];
+        for (int i = 0; i < batch.Length; i++)
+        {
+            batch[i] = committed[i];
+        }
+
+        _applyQueue!.Enqueue(batch);
+        _handedIndex = batch[^1].Index;
+    }
+
+    private static bool HasConfChange(IReadOnlyList<Entry> entries)
+    {
+        for (int i = 0; i < entries.Count; i++)
+        {
+            if (entries[i].Type is EntryType.EntryConfChange or EntryType.EntryConfChangeV2)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>

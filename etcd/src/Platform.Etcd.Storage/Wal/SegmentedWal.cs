@@ -20,6 +20,7 @@ internal sealed partial class SegmentedWal : IWriteAheadLog
     private readonly List<Segment> _segments;
     private readonly WalSnapshot _start;
     private readonly ArrayBufferWriter<byte> _buffer = new(64 * 1024);
+    private byte[] _entryBuffer = new byte[4096];
     private readonly SegmentPreparer _preparer;
     private byte[] _metadata = [];
     private HardState _state = new();
@@ -271,7 +272,16 @@ internal sealed partial class SegmentedWal : IWriteAheadLog
             bool mustSync = entries.Count != 0 || state.Vote != _state.Vote || state.Term != _state.Term;
             foreach (Entry entry in entries)
             {
-                Append(WalRecordType.Entry, entry.ToByteArray());
+                // Serialized into a reused buffer: no byte[] per entry.
+                int size = entry.CalculateSize();
+                if (_entryBuffer.Length < size)
+                {
+                    _entryBuffer = new byte[Math.Max(size, _entryBuffer.Length * 2)];
+                }
+
+                Span<byte> bytes = _entryBuffer.AsSpan(0, size);
+                entry.WriteTo(bytes);
+                Append(WalRecordType.Entry, bytes);
                 _lastIndex = entry.Index;
             }
 
@@ -468,10 +478,10 @@ internal sealed partial class SegmentedWal : IWriteAheadLog
         WalFrame.Write(_buffer, new WalRecord { Type = (long)WalRecordType.Crc, Crc = crc });
     }
 
-    private void Append(WalRecordType type, byte[] data)
+    private void Append(WalRecordType type, ReadOnlySpan<byte> data)
     {
         _crc = Crc32C.Update(_crc, data);
-        WalFrame.Write(_buffer, new WalRecord { Type = (long)type, Crc = _crc, Data = UnsafeByteOperations.UnsafeWrap(data) });
+        WalFrame.Write(_buffer, (long)type, _crc, data);
     }
 
     private void WriteBuffer()

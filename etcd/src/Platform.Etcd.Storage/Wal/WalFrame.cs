@@ -33,9 +33,19 @@ internal static class WalFrame
     }
 
     /// <summary>Appends the frame of <paramref name="record"/> to <paramref name="output"/>.</summary>
-    public static void Write(IBufferWriter<byte> output, WalRecord record)
+    public static void Write(IBufferWriter<byte> output, WalRecord record) => Write(output, record.Type, record.Crc, record.Data.Span);
+
+    /// <summary>
+    /// Appends the frame of the record {<paramref name="type"/>, <paramref name="crc"/>,
+    /// <paramref name="data"/>} without building a <see cref="WalRecord"/>: the bytes its WriteTo
+    /// writes (fields in number order, proto3 defaults left out), straight from a span, so the
+    /// hot path does not copy each entry into a message first.
+    /// </summary>
+    public static void Write(IBufferWriter<byte> output, long type, uint crc, ReadOnlySpan<byte> data)
     {
-        int recordBytes = record.CalculateSize();
+        int recordBytes = (type != 0 ? 1 + CodedOutputStream.ComputeInt64Size(type) : 0)
+            + (crc != 0 ? 1 + CodedOutputStream.ComputeUInt32Size(crc) : 0)
+            + (data.Length != 0 ? 1 + CodedOutputStream.ComputeLengthSize(data.Length) + data.Length : 0);
         int padding = (8 - (recordBytes % 8)) % 8;
         ulong lengthField = (ulong)recordBytes;
         if (padding != 0)
@@ -46,8 +56,41 @@ internal static class WalFrame
         int frameBytes = LengthFieldBytes + recordBytes + padding;
         Span<byte> span = output.GetSpan(frameBytes)[..frameBytes];
         BinaryPrimitives.WriteUInt64LittleEndian(span, lengthField);
-        record.WriteTo(span.Slice(LengthFieldBytes, recordBytes));
+        Span<byte> record = span.Slice(LengthFieldBytes, recordBytes);
+        int at = 0;
+        if (type != 0)
+        {
+            record[at++] = 1 << 3; // field 1, varint
+            at += WriteVarint(record[at..], (ulong)type);
+        }
+
+        if (crc != 0)
+        {
+            record[at++] = 2 << 3; // field 2, varint
+            at += WriteVarint(record[at..], crc);
+        }
+
+        if (data.Length != 0)
+        {
+            record[at++] = (3 << 3) | 2; // field 3, length-delimited
+            at += WriteVarint(record[at..], (ulong)data.Length);
+            data.CopyTo(record[at..]);
+        }
+
         span[(LengthFieldBytes + recordBytes)..].Clear();
         output.Advance(frameBytes);
+    }
+
+    private static int WriteVarint(Span<byte> output, ulong value)
+    {
+        int i = 0;
+        while (value >= 0x80)
+        {
+            output[i++] = (byte)(value | 0x80);
+            value >>= 7;
+        }
+
+        output[i++] = (byte)value;
+        return i;
     }
 }

@@ -396,4 +396,30 @@ public sealed class WriteAheadLogTests
         Assert.False(File.Exists(broken));
         Assert.Equal(["0000000000000000-0000000000000000.wal"], Directory.GetFiles(walDir).Select(Path.GetFileName));
     }
+
+    [Theory]
+    [InlineData(0L, 0u, 0)]
+    [InlineData(2L, 0u, 0)]
+    [InlineData(0L, 0x8000_0001u, 5)]
+    [InlineData(2L, 0xFFFF_FFFFu, 127)]
+    [InlineData(5L, 12345u, 128)]
+    [InlineData(3L, 1u, 70_000)]
+    public void WalFrameWrite_FromSpan_WritesTheBytesOfTheRecordMessage(long type, uint crc, int dataBytes)
+    {
+        byte[] data = Enumerable.Range(0, dataBytes).Select(i => (byte)(i * 7)).ToArray();
+        var record = new Storage.Wal.Proto.WalRecord { Type = type, Crc = crc, Data = ByteString.CopyFrom(data) };
+        byte[] expected = record.ToByteArray();
+
+        var output = new System.Buffers.ArrayBufferWriter<byte>();
+        WalFrame.Write(output, type, crc, data);
+
+        byte[] frame = output.WrittenSpan.ToArray();
+        Assert.Equal(0, frame.Length % 8);
+        (long recordBytes, int padding, bool valid) = WalFrame.DecodeLength(System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(frame));
+        Assert.True(valid);
+        Assert.Equal(expected.Length, recordBytes);
+        Assert.Equal(frame.Length - WalFrame.LengthFieldBytes - expected.Length, padding);
+        Assert.Equal(expected, frame.AsSpan(WalFrame.LengthFieldBytes, expected.Length).ToArray());
+        Assert.All(frame.AsSpan(WalFrame.LengthFieldBytes + expected.Length).ToArray(), b => Assert.Equal(0, b));
+    }
 }
