@@ -9,14 +9,15 @@ namespace Platform.Raft;
 /// </summary>
 /// <remarks>
 /// Layout as etcd's: a dummy entry standing for the snapshot (its index and term, kept as two
-/// fields here) followed by the entries FirstIndex..LastIndex in an <see cref="EntryWindow"/>.
-/// <see cref="Entries"/> returns views of that window without copying; a truncating
-/// <see cref="Append"/> or a <see cref="Compact"/> never rewrites slots that a view may reference.
+/// fields here) followed by the entries FirstIndex..LastIndex, held in an <see cref="EntryArena"/>
+/// (slots and byte chunks the garbage collector neither traces nor copies). <see cref="Append"/>
+/// copies the entries' data in; <see cref="Entries"/> returns new entry objects whose data are
+/// views of it, which a truncating <see cref="Append"/> or a <see cref="Compact"/> never rewrites.
 /// </remarks>
 public sealed class MemoryStorage : IRaftStorage
 {
     private readonly Lock _lock = new();
-    private readonly EntryWindow _entries = new();
+    private readonly EntryArena _entries = new();
     private HardState _hardState = new();
     private Snapshot _snapshot = NewEmptySnapshot();
 
@@ -68,8 +69,24 @@ public sealed class MemoryStorage : IRaftStorage
                 throw new LogUnavailableException();
             }
 
-            ArraySegment<Entry> slice = _entries.Slice((int)(lo - _dummyIndex - 1), (int)(hi - lo));
-            return EntrySizes.Limit(slice, maxBytes);
+            int start = (int)(lo - _dummyIndex - 1);
+            int count = (int)(hi - lo);
+            if (count > 1 && maxBytes != EntrySizes.NoLimit)
+            {
+                // etcd's limitSize, from the sizes kept at append: at least one entry.
+                ulong bytes = (ulong)_entries.EncodedSize(start);
+                for (int limit = 1; limit < count; limit++)
+                {
+                    bytes += (ulong)_entries.EncodedSize(start + limit);
+                    if (bytes > maxBytes)
+                    {
+                        count = limit;
+                        break;
+                    }
+                }
+            }
+
+            return _entries.Read(start, count, lo);
         }
     }
 
@@ -94,7 +111,7 @@ public sealed class MemoryStorage : IRaftStorage
                 throw new LogUnavailableException();
             }
 
-            return _entries[(int)position].Term;
+            return _entries.Term((int)position);
         }
     }
 
@@ -253,7 +270,7 @@ public sealed class MemoryStorage : IRaftStorage
 
     private ulong LastIndexLocked() => _dummyIndex + (ulong)_entries.Count;
 
-    private ulong TermLocked(ulong index) => index == _dummyIndex ? _dummyTerm : _entries[(int)(index - _dummyIndex - 1)].Term;
+    private ulong TermLocked(ulong index) => index == _dummyIndex ? _dummyTerm : _entries.Term((int)(index - _dummyIndex - 1));
 
     private static Snapshot NewEmptySnapshot() => new() { Metadata = new SnapshotMetadata { ConfState = new ConfState() } };
 }
