@@ -84,11 +84,13 @@ public class FlagSetTests
     [InlineData(new[] { "--nope" }, "flag provided but not defined: -nope")]
     [InlineData(new[] { "--port" }, "flag needs an argument: -port")]
     [InlineData(new[] { "--port=abc" }, "invalid value \"abc\" for flag -port: parse error")]
+    [InlineData(new[] { "--wait=soon" }, "invalid value \"soon\" for flag -wait: parse error")]
     [InlineData(new[] { "---port=1" }, "bad flag syntax: ---port=1")]
     public void Parse_BadCommandLine_ThrowsWithGoStyleMessage(string[] args, string message)
     {
         var flags = new FlagSet("t", "T");
         flags.Int("port", 1, "port");
+        flags.Duration("wait", TimeSpan.Zero, "wait");
 
         FlagParseException ex = Assert.Throws<FlagParseException>(() => flags.Parse(args, s_noEnvironment));
 

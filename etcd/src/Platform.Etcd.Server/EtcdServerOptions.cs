@@ -64,6 +64,12 @@ public sealed class EtcdServerOptions
     /// <summary><c>--quota-backend-bytes</c>: 0 = 2 GiB; negative = no quota.</summary>
     public long QuotaBackendBytes { get; init; }
 
+    /// <summary><c>--backend-batch-interval</c>: the longest an applied change waits for its backend commit; zero or less = 100 ms.</summary>
+    public TimeSpan BackendBatchInterval { get; init; }
+
+    /// <summary><c>--backend-batch-limit</c>: applied backend ops that trigger a commit sooner; zero or less = 10,000.</summary>
+    public int BackendBatchLimit { get; init; }
+
     /// <summary><c>--auto-compaction-mode</c>: "periodic" or "revision".</summary>
     public string AutoCompactionMode { get; init; } = "periodic";
 

@@ -22,6 +22,8 @@ internal sealed class EtcdFlags
         MaxSnapshots = Set.UInt64("max-snapshots", 5, "Maximum number of snapshot files to retain (0 is unlimited).");
         MaxWals = Set.UInt64("max-wals", 5, "Maximum number of wal files to retain (0 is unlimited).");
         QuotaBackendBytes = Set.Int64("quota-backend-bytes", 0, "Raise alarms when backend size exceeds the given quota. 0 means use the default quota.");
+        BackendBatchInterval = Set.Duration("backend-batch-interval", TimeSpan.Zero, "The longest an applied change waits for its backend commit (0 = 100ms).");
+        BackendBatchLimit = Set.Int("backend-batch-limit", 0, "Applied backend operations that trigger a commit before the interval is up (0 = 10000).");
         MaxTxnOps = Set.UInt64("max-txn-ops", 128, "Maximum number of operations permitted in a transaction.");
         MaxRequestBytes = Set.UInt64("max-request-bytes", 1572864, "Maximum client request size in bytes the server will accept.");
         // Clustering.
@@ -89,6 +91,10 @@ internal sealed class EtcdFlags
     public Flag<ulong> MaxWals { get; }
 
     public Flag<long> QuotaBackendBytes { get; }
+
+    public Flag<TimeSpan> BackendBatchInterval { get; }
+
+    public Flag<int> BackendBatchLimit { get; }
 
     public Flag<ulong> MaxTxnOps { get; }
 

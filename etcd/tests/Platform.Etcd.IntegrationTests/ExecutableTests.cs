@@ -95,6 +95,7 @@ public sealed class ExecutableTests
     [InlineData(new[] { "--listen-client-urls", "http://example.com:2379", "--advertise-client-urls", "http://example.com:2379" }, 1, "expected IP in URL for binding (http://example.com:2379)")]
     [InlineData(new[] { "extra" }, 1, "'extra' is not a valid flag")]
     [InlineData(new[] { "--bogus" }, 2, "flag provided but not defined: -bogus")]
+    [InlineData(new[] { "--backend-batch-interval", "soon" }, 2, "invalid value \"soon\" for flag -backend-batch-interval: parse error")]
     public async Task BadFlags_EtcdsMessageAndExitCode(string[] args, int exitCode, string message)
     {
         using TestDirectory directory = TestDirectory.Create("exe-badflags");
@@ -113,6 +114,20 @@ public sealed class ExecutableTests
             CommandResult real = await Command.RunAsync(Binaries.RealEtcd, all, s_processTimeout);
             Assert.Equal(real.ExitCode, ours.ExitCode);
             Assert.Contains(message, real.Stderr, StringComparison.Ordinal);
+        }
+    }
+
+    [EtcdctlFact]
+    public async Task BackendBatchFlags_AcceptedAsByEtcd()
+    {
+        // etcd 3.4 takes both (a real member with them is started too when it is installed).
+        string[] args = ["--backend-batch-interval", "5ms", "--backend-batch-limit", "100"];
+        await using EtcdProcess ours = await EtcdProcess.StartOursAsync("exe-batch", args);
+        Assert.Equal("OK\n", await new Etcdctl(ours.ClientUrl).OkAsync("put", "batch/k", "v"));
+        if (File.Exists(Binaries.RealEtcd))
+        {
+            await using EtcdProcess real = await EtcdProcess.StartRealAsync("exe-batch-real", args);
+            Assert.Equal("OK\n", await new Etcdctl(real.ClientUrl).OkAsync("put", "batch/k", "v"));
         }
     }
 

@@ -74,13 +74,13 @@ public sealed class FlagSet
             static (s, _) => ulong.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out ulong v) ? (v, null) : (0UL, "parse error"),
             static v => v.ToString(CultureInfo.InvariantCulture));
 
-    /// <summary>A Go-syntax duration (<c>100ms</c>, <c>1h</c>).</summary>
+    /// <summary>A Go-syntax duration (<c>100ms</c>, <c>1h</c>); a bad one is a "parse error", as Go's flag package says.</summary>
     public Flag<TimeSpan> Duration(string name, TimeSpan defaultValue, string usage) =>
         Add(
             name,
             defaultValue,
             usage,
-            static (s, _) => GoDuration.TryParse(s, out TimeSpan v, out string? error) ? (v, null) : (TimeSpan.Zero, error),
+            static (s, _) => GoDuration.TryParse(s, out TimeSpan v, out string? _) ? (v, null) : (TimeSpan.Zero, "parse error"),
             GoDuration.Format);
 
     /// <summary>

@@ -28,13 +28,25 @@ internal sealed partial class EtcdServer
     // before the restart: replay skips their v3 effects (etcd's consistent index).
     private ulong _backendAppliedIndex;
 
+    /// <summary>The MVCC store's options from the member's flags (etcd's defaults where a flag is 0).</summary>
+    private MvccOptions BackendOptions()
+    {
+        var defaults = new MvccOptions();
+        return new MvccOptions
+        {
+            QuotaBackendBytes = _options.QuotaBackendBytes,
+            BackendBatchInterval = _options.BackendBatchInterval > TimeSpan.Zero ? _options.BackendBatchInterval : defaults.BackendBatchInterval,
+            BackendBatchLimit = _options.BackendBatchLimit > 0 ? _options.BackendBatchLimit : defaults.BackendBatchLimit,
+        };
+    }
+
     /// <summary>Opens or creates everything in the data dir; leaves a RawNode ready to drive.</summary>
     private void Recover()
     {
         Directory.CreateDirectory(_layout.MemberDir);
         Directory.CreateDirectory(_layout.SnapDir);
         _snapshotter = Snapshotter.Create(_layout.SnapDir, _options.LoggerFactory.CreateLogger("snap"));
-        _kv = MvccStores.Open(_layout.BackendPath, new MvccOptions { QuotaBackendBytes = _options.QuotaBackendBytes }, _options.LoggerFactory.CreateLogger("mvcc"));
+        _kv = MvccStores.Open(_layout.BackendPath, BackendOptions(), _options.LoggerFactory.CreateLogger("mvcc"));
         _v2 = V2Stores.Create("/0", "/1");
         _stateStore = new TablesServerStateStore(_kv);
         _raftStorage = new MemoryStorage();

@@ -187,7 +187,7 @@ internal sealed partial class EtcdServer
         Storage.Internal.PosixFile.SyncDirectory(_layout.SnapDir);
         DeleteReceivedBackendsUpTo(_layout.SnapDir, index);
 
-        _kv = MvccStores.Open(_layout.BackendPath, new MvccOptions { QuotaBackendBytes = _options.QuotaBackendBytes }, _options.LoggerFactory.CreateLogger("mvcc"));
+        _kv = MvccStores.Open(_layout.BackendPath, BackendOptions(), _options.LoggerFactory.CreateLogger("mvcc"));
         _stateStore = new TablesServerStateStore(_kv);
         LoadServerState();
         if (IsLeader)
