@@ -36,6 +36,15 @@ public sealed class EtcdApiOptions
     /// <summary>TLS for <c>https://</c> client URLs (<c>--cert-file</c>, <c>--key-file</c>, ...); null for none.</summary>
     public EtcdTlsOptions? ClientTls { get; init; }
 
+    /// <summary><c>--max-concurrent-streams</c>: HTTP/2 streams a client connection may have open at once (etcd: unlimited, 2^32 - 1).</summary>
+    public long MaxConcurrentStreams { get; init; } = uint.MaxValue;
+
+    /// <summary><c>--grpc-keepalive-interval</c>: idle time before the server pings a client connection; zero = never (etcd: 2 h).</summary>
+    public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromHours(2);
+
+    /// <summary><c>--grpc-keepalive-timeout</c>: how long a ping may go unanswered before the connection is closed; zero = forever (etcd: 20 s).</summary>
+    public TimeSpan KeepAliveTimeout { get; init; } = TimeSpan.FromSeconds(20);
+
     /// <summary>Minimum level of the JSON-line logs the HTTP host writes.</summary>
     public LogLevel LogLevel { get; init; } = LogLevel.Information;
 

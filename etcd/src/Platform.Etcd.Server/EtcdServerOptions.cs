@@ -70,6 +70,9 @@ public sealed class EtcdServerOptions
     /// <summary><c>--backend-batch-limit</c>: applied backend ops that trigger a commit sooner; zero or less = 10,000.</summary>
     public int BackendBatchLimit { get; init; }
 
+    /// <summary><c>--experimental-compaction-batch-limit</c>: revisions a compaction deletes per backend transaction; zero or less = 1,000.</summary>
+    public int CompactionBatchLimit { get; init; }
+
     /// <summary><c>--auto-compaction-mode</c>: "periodic" or "revision".</summary>
     public string AutoCompactionMode { get; init; } = "periodic";
 

@@ -24,6 +24,12 @@ internal sealed class EtcdFlags
         QuotaBackendBytes = Set.Int64("quota-backend-bytes", 0, "Raise alarms when backend size exceeds the given quota. 0 means use the default quota.");
         BackendBatchInterval = Set.Duration("backend-batch-interval", TimeSpan.Zero, "The longest an applied change waits for its backend commit (0 = 100ms).");
         BackendBatchLimit = Set.Int("backend-batch-limit", 0, "Applied backend operations that trigger a commit before the interval is up (0 = 10000).");
+        MaxConcurrentStreams = Set.UInt64("max-concurrent-streams", uint.MaxValue, "Maximum concurrent streams that each client can open at a time.");
+        GrpcKeepAliveMinTime = Set.Duration("grpc-keepalive-min-time", TimeSpan.FromSeconds(5), "Minimum time a client should wait between pings (accepted; not enforced here).");
+        GrpcKeepAliveInterval = Set.Duration("grpc-keepalive-interval", TimeSpan.FromHours(2), "Idle time before the server pings a client connection (0 to disable).");
+        GrpcKeepAliveTimeout = Set.Duration("grpc-keepalive-timeout", TimeSpan.FromSeconds(20), "How long an unanswered ping waits before the connection is closed (0 to disable).");
+        CompactionBatchLimit = Set.Int("experimental-compaction-batch-limit", 1000, "Revisions deleted per backend transaction by a compaction.");
+        WatchProgressNotifyInterval = Set.Duration("experimental-watch-progress-notify-interval", TimeSpan.FromMinutes(10), "How often watchers that asked for progress notifications get one.");
         MaxTxnOps = Set.UInt64("max-txn-ops", 128, "Maximum number of operations permitted in a transaction.");
         MaxRequestBytes = Set.UInt64("max-request-bytes", 1572864, "Maximum client request size in bytes the server will accept.");
         // Clustering.
@@ -95,6 +101,18 @@ internal sealed class EtcdFlags
     public Flag<TimeSpan> BackendBatchInterval { get; }
 
     public Flag<int> BackendBatchLimit { get; }
+
+    public Flag<ulong> MaxConcurrentStreams { get; }
+
+    public Flag<TimeSpan> GrpcKeepAliveMinTime { get; }
+
+    public Flag<TimeSpan> GrpcKeepAliveInterval { get; }
+
+    public Flag<TimeSpan> GrpcKeepAliveTimeout { get; }
+
+    public Flag<int> CompactionBatchLimit { get; }
+
+    public Flag<TimeSpan> WatchProgressNotifyInterval { get; }
 
     public Flag<ulong> MaxTxnOps { get; }
 

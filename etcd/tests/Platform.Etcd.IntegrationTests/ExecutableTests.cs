@@ -1,6 +1,11 @@
 using System.Net;
+using System.Text;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Platform.Etcd.Api;
 using Platform.Etcd.IntegrationTests.Infrastructure;
 using Platform.Testing;
 using static Platform.Etcd.IntegrationTests.Infrastructure.Text;
@@ -129,6 +134,127 @@ public sealed class ExecutableTests
             await using EtcdProcess real = await EtcdProcess.StartRealAsync("exe-batch-real", args);
             Assert.Equal("OK\n", await new Etcdctl(real.ClientUrl).OkAsync("put", "batch/k", "v"));
         }
+    }
+
+    [EtcdctlFact]
+    public async Task ProgressNotifyInterval_Flag_SetsHowOftenWatchersHearProgress()
+    {
+        // 200 ms instead of 10 minutes: a watcher that asked for progress notifications gets one
+        // (no events, not created, not canceled) soon, from ours as from the real etcd.
+        string[] args = ["--experimental-watch-progress-notify-interval", "200ms"];
+        await using EtcdProcess ours = await EtcdProcess.StartOursAsync("exe-progress", args);
+        Assert.True(await GetsProgressNotificationAsync(ours.ClientUrl), "ours sent no progress notification within 30 s");
+        if (File.Exists(Binaries.RealEtcd))
+        {
+            await using EtcdProcess real = await EtcdProcess.StartRealAsync("exe-progress-real", args);
+            Assert.True(await GetsProgressNotificationAsync(real.ClientUrl), "the real etcd sent no progress notification within 30 s");
+        }
+
+        static async Task<bool> GetsProgressNotificationAsync(Uri clientUrl)
+        {
+            using GrpcChannel channel = GrpcChannel.ForAddress(clientUrl);
+            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            using AsyncDuplexStreamingCall<WatchRequest, WatchResponse> call = new Watch.WatchClient(channel).Watch(cancellationToken: deadline.Token);
+            await call.RequestStream.WriteAsync(new WatchRequest { CreateRequest = new WatchCreateRequest { Key = ByteString.CopyFromUtf8("progress/k"), ProgressNotify = true } });
+            try
+            {
+                while (await call.ResponseStream.MoveNext(deadline.Token))
+                {
+                    WatchResponse response = call.ResponseStream.Current;
+                    if (!response.Created && !response.Canceled && response.Events.Count == 0)
+                    {
+                        return true;
+                    }
+                }
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.Cancelled)
+            {
+            }
+
+            return false;
+        }
+    }
+
+    [EtcdctlFact]
+    public async Task MaxConcurrentStreams_Flag_IsAdvertisedInHttp2Settings()
+    {
+        // The server's SETTINGS frame carries SETTINGS_MAX_CONCURRENT_STREAMS (0x3), ours as the real etcd's.
+        string[] args = ["--max-concurrent-streams", "7"];
+        await using EtcdProcess ours = await EtcdProcess.StartOursAsync("exe-streams", args);
+        Assert.Equal(7u, await AdvertisedMaxStreamsAsync(ours.ClientUrl));
+        if (File.Exists(Binaries.RealEtcd))
+        {
+            await using EtcdProcess real = await EtcdProcess.StartRealAsync("exe-streams-real", args);
+            Assert.Equal(7u, await AdvertisedMaxStreamsAsync(real.ClientUrl));
+        }
+
+        static async Task<uint?> AdvertisedMaxStreamsAsync(Uri clientUrl)
+        {
+            using var tcp = new System.Net.Sockets.TcpClient();
+            System.Net.Sockets.NetworkStream stream = await OpenHttp2Async(tcp, clientUrl);
+            (byte type, byte[] payload) = await ReadFrameAsync(stream);
+            Assert.Equal(4, type);
+            for (int i = 0; i + 6 <= payload.Length; i += 6)
+            {
+                if (System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(payload.AsSpan(i)) == 3)
+                {
+                    return System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(payload.AsSpan(i + 2));
+                }
+            }
+
+            return null;
+        }
+    }
+
+    [EtcdctlFact]
+    public async Task GrpcKeepAliveInterval_Flag_MakesTheServerPingIdleConnections()
+    {
+        // 1 s instead of 2 h: an idle HTTP/2 connection gets a PING frame from ours as from the real etcd.
+        string[] args = ["--grpc-keepalive-interval", "1s"];
+        await using EtcdProcess ours = await EtcdProcess.StartOursAsync("exe-keepalive", args);
+        await ExpectPingAsync(ours.ClientUrl);
+        if (File.Exists(Binaries.RealEtcd))
+        {
+            await using EtcdProcess real = await EtcdProcess.StartRealAsync("exe-keepalive-real", args);
+            await ExpectPingAsync(real.ClientUrl);
+        }
+
+        static async Task ExpectPingAsync(Uri clientUrl)
+        {
+            using var tcp = new System.Net.Sockets.TcpClient();
+            System.Net.Sockets.NetworkStream stream = await OpenHttp2Async(tcp, clientUrl);
+            while (true)
+            {
+                // Everything up to the ping is the server's SETTINGS, its ACK of ours, a WINDOW_UPDATE.
+                // A read that times out (30 s) throws and fails the test.
+                (byte type, _) = await ReadFrameAsync(stream);
+                if (type == 6)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// <summary>A cleartext HTTP/2 connection (prior knowledge): the preface and an empty SETTINGS frame sent, reads time out after 30 s.</summary>
+    private static async Task<System.Net.Sockets.NetworkStream> OpenHttp2Async(System.Net.Sockets.TcpClient tcp, Uri clientUrl)
+    {
+        await tcp.ConnectAsync(clientUrl.Host, clientUrl.Port);
+        System.Net.Sockets.NetworkStream stream = tcp.GetStream();
+        stream.ReadTimeout = 30_000;
+        byte[] preface = [.. Encoding.ASCII.GetBytes("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), 0, 0, 0, 4, 0, 0, 0, 0, 0];
+        await stream.WriteAsync(preface);
+        return stream;
+    }
+
+    private static async Task<(byte Type, byte[] Payload)> ReadFrameAsync(System.Net.Sockets.NetworkStream stream)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        byte[] header = new byte[9];
+        await stream.ReadExactlyAsync(header, timeout.Token);
+        byte[] payload = new byte[(header[0] << 16) | (header[1] << 8) | header[2]];
+        await stream.ReadExactlyAsync(payload, timeout.Token);
+        return (header[3], payload);
     }
 
     [Fact]

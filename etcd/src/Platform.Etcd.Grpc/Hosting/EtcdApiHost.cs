@@ -144,13 +144,19 @@ internal sealed class EtcdApiHost : IEtcdApiHost
         return app;
     }
 
+    private static TimeSpan KeepAliveSetting(TimeSpan value) =>
+        value <= TimeSpan.Zero ? TimeSpan.MaxValue : value < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : value;
+
     private void ConfigureKestrel(KestrelServerOptions kestrel)
     {
         kestrel.AddServerHeader = false;
         kestrel.AllowAlternateSchemes = true;
-        // etcd allows unlimited concurrent streams per connection (--max-concurrent-streams); clientv3
-        // multiplexes every call of a client on one connection.
-        kestrel.Limits.Http2.MaxStreamsPerConnection = int.MaxValue;
+        // etcd allows unlimited concurrent streams per connection by default (--max-concurrent-streams);
+        // clientv3 multiplexes every call of a client on one connection.
+        kestrel.Limits.Http2.MaxStreamsPerConnection = (int)Math.Clamp(_options.MaxConcurrentStreams, 1, int.MaxValue);
+        // --grpc-keepalive-interval / -timeout (Kestrel takes at least a second; zero disables, as in etcd).
+        kestrel.Limits.Http2.KeepAlivePingDelay = KeepAliveSetting(_options.KeepAliveInterval);
+        kestrel.Limits.Http2.KeepAlivePingTimeout = KeepAliveSetting(_options.KeepAliveTimeout);
         kestrel.Limits.Http2.InitialConnectionWindowSize = 4 * 1024 * 1024;
         kestrel.Limits.Http2.InitialStreamWindowSize = 1024 * 1024;
         // gRPC calls lift this limit per call (their messages are capped instead); it bounds what

@@ -37,6 +37,7 @@ internal sealed partial class EtcdServer
             QuotaBackendBytes = _options.QuotaBackendBytes,
             BackendBatchInterval = _options.BackendBatchInterval > TimeSpan.Zero ? _options.BackendBatchInterval : defaults.BackendBatchInterval,
             BackendBatchLimit = _options.BackendBatchLimit > 0 ? _options.BackendBatchLimit : defaults.BackendBatchLimit,
+            CompactionBatchLimit = _options.CompactionBatchLimit > 0 ? _options.CompactionBatchLimit : defaults.CompactionBatchLimit,
         };
     }
 
