@@ -32,6 +32,9 @@ internal sealed record EtcdConfig(EtcdServerOptions Server, EtcdApiOptions Api, 
     /// <summary>The peer listener and transport (<c>--listen-peer-urls</c>, <c>--peer-*</c> TLS flags).</summary>
     public PeerTransportOptions Peer { get; init; } = new();
 
+    /// <summary><c>--auto-tls</c> without <c>--cert-file</c>/<c>--key-file</c>: the pair to generate before serving, or null.</summary>
+    public SelfSignedCertificate? ClientSelfCert { get; init; }
+
     /// <summary><c>--discovery</c>: the etcd v2 discovery URL that gives the initial cluster, or null.</summary>
     public string? DiscoveryUrl { get; init; }
 
@@ -101,7 +104,8 @@ internal sealed record EtcdConfig(EtcdServerOptions Server, EtcdApiOptions Api, 
         }
 
         bool https = listenClient.Any(u => u.Scheme == "https");
-        if (https && (flags.CertFile.Value.Length == 0 || flags.KeyFile.Value.Length == 0))
+        bool clientAutoTls = flags.AutoTls.Value && (flags.CertFile.Value.Length == 0 || flags.KeyFile.Value.Length == 0);
+        if (https && !clientAutoTls && (flags.CertFile.Value.Length == 0 || flags.KeyFile.Value.Length == 0))
         {
             throw new ConfigException("TLS key/cert (--cert-file, --key-file) must be provided for client url with HTTPS scheme");
         }
@@ -208,6 +212,10 @@ internal sealed record EtcdConfig(EtcdServerOptions Server, EtcdApiOptions Api, 
             LoggerFactory = loggerFactory ?? Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance,
         };
 
+        // etcd generates the pair only for https client URLs; a client cert check cannot work with it.
+        SelfSignedCertificate? selfCert = clientAutoTls && https
+            ? new SelfSignedCertificate(Path.Combine(dataDir, "fixtures", "client"), [.. listenClient.Select(u => u.Host)])
+            : null;
         var api = new EtcdApiOptions
         {
             ListenClientUrls = listenClient,
@@ -225,10 +233,16 @@ internal sealed record EtcdConfig(EtcdServerOptions Server, EtcdApiOptions Api, 
                     flags.KeyFile.Value,
                     flags.TrustedCaFile.Value.Length > 0 ? flags.TrustedCaFile.Value : null,
                     flags.ClientCertAuth.Value)
-                : null,
+                : selfCert is not null ? new EtcdTlsOptions(selfCert.CertFile, selfCert.KeyFile) : null,
         };
 
-        return new EtcdConfig(server, api, level) { Peer = peer, OtherPeerUrls = otherPeers, DiscoveryUrl = flags.Discovery.Value.Length > 0 ? flags.Discovery.Value : null };
+        return new EtcdConfig(server, api, level)
+        {
+            Peer = peer,
+            OtherPeerUrls = otherPeers,
+            DiscoveryUrl = flags.Discovery.Value.Length > 0 ? flags.Discovery.Value : null,
+            ClientSelfCert = selfCert,
+        };
     }
 
     private static List<Uri> Urls(IReadOnlyList<string> values, string flag)

@@ -45,6 +45,7 @@ internal sealed class EtcdFlags
         CertFile = Set.String("cert-file", "", "Path to the client server TLS cert file.");
         KeyFile = Set.String("key-file", "", "Path to the client server TLS key file.");
         ClientCertAuth = Set.Bool("client-cert-auth", false, "Enable client cert authentication.");
+        AutoTls = Set.Bool("auto-tls", false, "Client TLS using generated certificates.");
         TrustedCaFile = Set.String("trusted-ca-file", "", "Path to the client server TLS trusted CA cert file.");
         PeerCertFile = Set.String("peer-cert-file", "", "Path to the peer server TLS cert file.");
         PeerKeyFile = Set.String("peer-key-file", "", "Path to the peer server TLS key file.");
@@ -137,6 +138,8 @@ internal sealed class EtcdFlags
     public Flag<string> CertFile { get; }
 
     public Flag<string> KeyFile { get; }
+
+    public Flag<bool> AutoTls { get; }
 
     public Flag<bool> ClientCertAuth { get; }
 

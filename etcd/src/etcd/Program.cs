@@ -76,6 +76,22 @@ catch (ConfigException e)
     return VerifyFailed(e.Message);
 }
 
+if (config.ClientSelfCert is { } selfCert)
+{
+    try
+    {
+        if (selfCert.Ensure())
+        {
+            log.LogInformation("generated a self-signed client certificate for --auto-tls in {Directory}", selfCert.Directory);
+        }
+    }
+    catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+    {
+        log.LogCritical(e, "cannot generate the --auto-tls certificate in {Directory}", selfCert.Directory);
+        return 1;
+    }
+}
+
 using var shutdown = new ShutdownSignal();
 using (log.BeginScope(new Dictionary<string, object>
 {

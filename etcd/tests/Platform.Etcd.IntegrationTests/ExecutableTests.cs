@@ -294,6 +294,54 @@ public sealed class ExecutableTests
         Assert.NotEqual(0, withoutCert.ExitCode);
     }
 
+    [EtcdctlFact]
+    public async Task AutoTls_GeneratesAServerCertificate_AndKeepsItOnRestart()
+    {
+        // As etcd 3.4: https client URLs without --cert-file/--key-file get a self-signed pair in
+        // <data-dir>/fixtures/client; etcdctl connects when told to skip verification.
+        await CheckAsync(args => EtcdProcess.StartOursAsync("exe-autotls", args), restart: true);
+        if (File.Exists(Binaries.RealEtcd))
+        {
+            await CheckAsync(args => EtcdProcess.StartRealAsync("exe-autotls-real", args), restart: false);
+        }
+
+        static async Task CheckAsync(Func<string[], Task<EtcdProcess>> start, bool restart)
+        {
+            int port = FreePorts.Next(1)[0];
+            string client = $"https://127.0.0.1:{port}";
+            using TestDirectory directory = TestDirectory.Create("exe-autotls-data");
+            string dataDir = directory.Combine("data");
+            string[] args = ["--auto-tls", "--listen-client-urls", client, "--advertise-client-urls", client, "--data-dir", dataDir];
+            var ctl = new Etcdctl(new Uri(client));
+            string[] insecure = ["--insecure-transport=false", "--insecure-skip-tls-verify"];
+            string certificate;
+            await using (EtcdProcess etcd = await start(args))
+            {
+                Assert.Equal("OK\n", await ctl.OkAsync([.. insecure, "put", "autotls/k", "v"]));
+                string certFile = Path.Combine(dataDir, "fixtures", "client", "cert.pem");
+                using X509Certificate2 cert = X509Certificate2.CreateFromPem(File.ReadAllText(certFile));
+                Assert.Equal("O=etcd", cert.Subject);
+                Assert.Contains("127.0.0.1", cert.Extensions.OfType<X509SubjectAlternativeNameExtension>().Single().EnumerateIPAddresses().Select(a => a.ToString()));
+                if (!OperatingSystem.IsWindows())
+                {
+                    Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(dataDir, "fixtures", "client", "key.pem")));
+                }
+                certificate = File.ReadAllText(certFile);
+
+                // Without skipping verification the self-signed certificate is refused.
+                CommandResult verified = await ctl.RunAsync("--insecure-transport=false", "--dial-timeout", "3s", "--command-timeout", "5s", "get", "autotls/k");
+                Assert.NotEqual(0, verified.ExitCode);
+            }
+
+            if (restart)
+            {
+                await using EtcdProcess again = await start(args);
+                Assert.Equal("autotls/k\nv\n", await ctl.OkAsync([.. insecure, "get", "autotls/k"]));
+                Assert.Equal(certificate, File.ReadAllText(Path.Combine(dataDir, "fixtures", "client", "cert.pem")));
+            }
+        }
+    }
+
     private static void JsonStatus(string output) => Assert.Equal("3.4.23", Json(output)[0].GetProperty("Status").GetProperty("version").GetString());
 
     /// <summary>A throwaway CA with a server certificate for 127.0.0.1 and a client certificate (CN root), as PEM files.</summary>
