@@ -50,7 +50,12 @@ internal static class PeerHttp
                 ssl.ClientCertificates = [certificate];
             }
 
-            if (tls.TrustedCaFile is not null)
+            if (tls.InsecureSkipVerify)
+            {
+                // Any certificate, as long as there is one (the chain is not checked).
+                ssl.RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is not null;
+            }
+            else if (tls.TrustedCaFile is not null)
             {
                 X509Certificate2Collection roots = LoadRoots(tls.TrustedCaFile);
                 ssl.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>

@@ -37,4 +37,11 @@ public sealed class PeerTransportOptions
 /// <c>--peer-client-cert-auth</c>: the certificate this member presents (as server and as client),
 /// the CA peers' certificates must chain to, and whether the listener requires client certificates.
 /// </summary>
-public sealed record PeerTlsOptions(string CertFile, string KeyFile, string? TrustedCaFile = null, bool ClientCertAuth = false);
+public sealed record PeerTlsOptions(string CertFile, string KeyFile, string? TrustedCaFile = null, bool ClientCertAuth = false)
+{
+    /// <summary>
+    /// Accept any certificate a peer's listener presents (<c>--peer-auto-tls</c>: every member's
+    /// certificate is self-signed, as etcd's transport does for its generated pairs).
+    /// </summary>
+    public bool InsecureSkipVerify { get; init; }
+}

@@ -35,6 +35,9 @@ internal sealed record EtcdConfig(EtcdServerOptions Server, EtcdApiOptions Api, 
     /// <summary><c>--auto-tls</c> without <c>--cert-file</c>/<c>--key-file</c>: the pair to generate before serving, or null.</summary>
     public SelfSignedCertificate? ClientSelfCert { get; init; }
 
+    /// <summary><c>--peer-auto-tls</c> without <c>--peer-cert-file</c>/<c>--peer-key-file</c>: the pair to generate before listening, or null.</summary>
+    public SelfSignedCertificate? PeerSelfCert { get; init; }
+
     /// <summary><c>--discovery</c>: the etcd v2 discovery URL that gives the initial cluster, or null.</summary>
     public string? DiscoveryUrl { get; init; }
 
@@ -159,11 +162,16 @@ internal sealed record EtcdConfig(EtcdServerOptions Server, EtcdApiOptions Api, 
         }
 
         bool peerHttps = listenPeer.Concat(advertisePeer).Any(u => u.Scheme == "https");
-        if (peerHttps && (flags.PeerCertFile.Value.Length == 0 || flags.PeerKeyFile.Value.Length == 0))
+        bool peerAutoTls = flags.PeerAutoTls.Value && (flags.PeerCertFile.Value.Length == 0 || flags.PeerKeyFile.Value.Length == 0);
+        if (peerHttps && !peerAutoTls && (flags.PeerCertFile.Value.Length == 0 || flags.PeerKeyFile.Value.Length == 0))
         {
             throw new ConfigException("TLS key/cert (--peer-cert-file, --peer-key-file) must be provided for peer url with HTTPS scheme");
         }
 
+        // The peer pair serves and dials (server and client authentication), for the listen URLs' hosts.
+        SelfSignedCertificate? peerSelfCert = peerAutoTls && peerHttps
+            ? new SelfSignedCertificate(Path.Combine(dataDir, "fixtures", "peer"), [.. listenPeer.Select(u => u.Host)], ClientAuthentication: true)
+            : null;
         var peer = new PeerTransportOptions
         {
             ListenPeerUrls = listenPeer,
@@ -173,7 +181,7 @@ internal sealed record EtcdConfig(EtcdServerOptions Server, EtcdApiOptions Api, 
                     flags.PeerKeyFile.Value,
                     flags.PeerTrustedCaFile.Value.Length > 0 ? flags.PeerTrustedCaFile.Value : null,
                     flags.PeerClientCertAuth.Value)
-                : null,
+                : peerSelfCert is not null ? new PeerTlsOptions(peerSelfCert.CertFile, peerSelfCert.KeyFile) { InsecureSkipVerify = true } : null,
             LoggerFactory = loggerFactory ?? Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance,
         };
 
@@ -242,6 +250,7 @@ internal sealed record EtcdConfig(EtcdServerOptions Server, EtcdApiOptions Api, 
             OtherPeerUrls = otherPeers,
             DiscoveryUrl = flags.Discovery.Value.Length > 0 ? flags.Discovery.Value : null,
             ClientSelfCert = selfCert,
+            PeerSelfCert = peerSelfCert,
         };
     }
 

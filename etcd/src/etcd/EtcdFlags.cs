@@ -49,6 +49,7 @@ internal sealed class EtcdFlags
         TrustedCaFile = Set.String("trusted-ca-file", "", "Path to the client server TLS trusted CA cert file.");
         PeerCertFile = Set.String("peer-cert-file", "", "Path to the peer server TLS cert file.");
         PeerKeyFile = Set.String("peer-key-file", "", "Path to the peer server TLS key file.");
+        PeerAutoTls = Set.Bool("peer-auto-tls", false, "Peer TLS using generated certificates.");
         PeerClientCertAuth = Set.Bool("peer-client-cert-auth", false, "Enable peer client cert authentication.");
         PeerTrustedCaFile = Set.String("peer-trusted-ca-file", "", "Path to the peer server TLS trusted CA file.");
         PeerCertAllowedCn = Set.String("peer-cert-allowed-cn", "", "Allowed CN for inter peer authentication.");
@@ -148,6 +149,8 @@ internal sealed class EtcdFlags
     public Flag<string> PeerCertFile { get; }
 
     public Flag<string> PeerKeyFile { get; }
+
+    public Flag<bool> PeerAutoTls { get; }
 
     public Flag<bool> PeerClientCertAuth { get; }
 

@@ -76,18 +76,18 @@ catch (ConfigException e)
     return VerifyFailed(e.Message);
 }
 
-if (config.ClientSelfCert is { } selfCert)
+foreach ((SelfSignedCertificate? selfCert, string flag) in (ReadOnlySpan<(SelfSignedCertificate?, string)>)[(config.ClientSelfCert, "--auto-tls"), (config.PeerSelfCert, "--peer-auto-tls")])
 {
     try
     {
-        if (selfCert.Ensure())
+        if (selfCert is not null && selfCert.Ensure())
         {
-            log.LogInformation("generated a self-signed client certificate for --auto-tls in {Directory}", selfCert.Directory);
+            log.LogInformation("generated a self-signed certificate for {Flag} in {Directory}", flag, selfCert.Directory);
         }
     }
     catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
     {
-        log.LogCritical(e, "cannot generate the --auto-tls certificate in {Directory}", selfCert.Directory);
+        log.LogCritical(e, "cannot generate the {Flag} certificate in {Directory}", flag, selfCert!.Directory);
         return 1;
     }
 }

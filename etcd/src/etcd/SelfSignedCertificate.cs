@@ -5,13 +5,14 @@ using System.Security.Cryptography.X509Certificates;
 namespace Platform.Etcd.Main;
 
 /// <summary>
-/// <c>--auto-tls</c>: the certificate and key etcd generates for its client URLs when no
-/// <c>--cert-file</c>/<c>--key-file</c> is given — <c>cert.pem</c> and <c>key.pem</c> in
-/// <c>&lt;data-dir&gt;/fixtures/client</c>, an ECDSA P-521 key, organization "etcd", the listen
-/// URLs' hosts as subject alternative names, valid for a year, for server authentication. Files
+/// <c>--auto-tls</c> / <c>--peer-auto-tls</c>: the certificate and key etcd generates for its
+/// client (peer) URLs when no <c>--cert-file</c>/<c>--key-file</c> (<c>--peer-*</c>) is given —
+/// <c>cert.pem</c> and <c>key.pem</c> in <c>&lt;data-dir&gt;/fixtures/client</c> (<c>peer</c>), an
+/// ECDSA P-521 key, organization "etcd", the listen URLs' hosts as subject alternative names,
+/// valid for a year, for server authentication (a peer's also for client authentication). Files
 /// already there are reused (a restart keeps its certificate).
 /// </summary>
-internal sealed record SelfSignedCertificate(string Directory, IReadOnlyList<string> Hosts)
+internal sealed record SelfSignedCertificate(string Directory, IReadOnlyList<string> Hosts, bool ClientAuthentication = false)
 {
     public string CertFile => Path.Combine(Directory, "cert.pem");
 
@@ -48,7 +49,13 @@ internal sealed record SelfSignedCertificate(string Directory, IReadOnlyList<str
 
         request.CertificateExtensions.Add(names.Build());
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyEncipherment, critical: true));
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], critical: false));
+        OidCollection usages = [new Oid("1.3.6.1.5.5.7.3.1")];
+        if (ClientAuthentication)
+        {
+            usages.Add(new Oid("1.3.6.1.5.5.7.3.2"));
+        }
+
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension(usages, critical: false));
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, critical: true));
         byte[] serial = RandomNumberGenerator.GetBytes(16);
         serial[0] &= 0x7f;

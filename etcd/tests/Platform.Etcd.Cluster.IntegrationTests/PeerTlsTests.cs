@@ -53,6 +53,42 @@ public sealed class PeerTlsTests
         }
     }
 
+    [Fact]
+    public async Task PeerAutoTls_EachMemberGeneratesItsPair_AndTheClusterReplicates()
+    {
+        // etcd's --peer-auto-tls: every member writes a self-signed server+client pair in
+        // <data-dir>/fixtures/peer and accepts its peers' self-signed ones.
+        using var dir = TestDirectory.Create("etcd-peer-autotls");
+        int[] ports = FreePorts.Next(6);
+        var members = Enumerable.Range(0, 3)
+            .Select(i => new ClusterMember(Binaries.OurEtcd, $"a{i}", ports[2 * i], ports[(2 * i) + 1], dir.Combine($"a{i}"), "https"))
+            .ToList();
+        string initialCluster = string.Join(',', members.Select(m => $"{m.Name}={m.PeerUrl}"));
+        try
+        {
+            await Task.WhenAll(members.Select(m => m.StartAsync(initialCluster, "new", "autotls", ["--peer-auto-tls"])));
+            Assert.True((await Etcdctl.RunAsync(members[2].ClientUrl, "put", "over-auto-tls", "yes")).Ok);
+            var thumbprints = new HashSet<string>();
+            foreach (ClusterMember m in members)
+            {
+                await ClusterTests.WaitForValueAsync(m, "over-auto-tls", "yes");
+                using X509Certificate2 cert = X509Certificate2.CreateFromPem(File.ReadAllText(Path.Combine(m.DataDir, "fixtures", "peer", "cert.pem")));
+                Assert.Equal("O=etcd", cert.Subject);
+                Assert.Contains("1.3.6.1.5.5.7.3.2", cert.Extensions.OfType<X509EnhancedKeyUsageExtension>().Single().EnhancedKeyUsages.Cast<Oid>().Select(o => o.Value));
+                thumbprints.Add(cert.Thumbprint);
+            }
+
+            Assert.Equal(3, thumbprints.Count);
+        }
+        finally
+        {
+            foreach (ClusterMember m in members)
+            {
+                await m.KillAsync();
+            }
+        }
+    }
+
     private static async Task<string> GetMembersAsync(string peerUrl, string certPrefix)
     {
         using var handler = new HttpClientHandler
