@@ -35,7 +35,7 @@ internal sealed record SelfSignedCertificate(string Directory, IReadOnlyList<str
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP521);
         var request = new CertificateRequest("O=etcd", key, HashAlgorithmName.SHA512);
         var names = new SubjectAlternativeNameBuilder();
-        foreach (string host in Hosts.Distinct(StringComparer.Ordinal))
+        foreach (string host in Hosts.Select(h => h.Trim('[', ']')).Distinct(StringComparer.Ordinal))
         {
             if (IPAddress.TryParse(host, out IPAddress? address))
             {
