@@ -45,6 +45,15 @@ public sealed class EtcdApiOptions
     /// <summary><c>--grpc-keepalive-timeout</c>: how long a ping may go unanswered before the connection is closed; zero = forever (etcd: 20 s).</summary>
     public TimeSpan KeepAliveTimeout { get; init; } = TimeSpan.FromSeconds(20);
 
+    /// <summary><c>--cors</c>: origins that get CORS headers on HTTP responses; empty or "*" = any (etcd's default).</summary>
+    public IReadOnlyList<string> CorsOrigins { get; init; } = ["*"];
+
+    /// <summary>
+    /// <c>--host-whitelist</c>: Host names a plain-HTTP (not TLS) request may name; others get 421
+    /// (etcd's DNS-rebinding guard, CVE-2018-5702). Empty or "*" = any (etcd's default).
+    /// </summary>
+    public IReadOnlyList<string> HostWhitelist { get; init; } = ["*"];
+
     /// <summary>Minimum level of the JSON-line logs the HTTP host writes.</summary>
     public LogLevel LogLevel { get; init; } = LogLevel.Information;
 

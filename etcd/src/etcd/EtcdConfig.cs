@@ -233,6 +233,8 @@ internal sealed record EtcdConfig(EtcdServerOptions Server, EtcdApiOptions Api, 
             MaxConcurrentStreams = (long)Math.Min(flags.MaxConcurrentStreams.Value, uint.MaxValue),
             KeepAliveInterval = flags.GrpcKeepAliveInterval.Value,
             KeepAliveTimeout = flags.GrpcKeepAliveTimeout.Value,
+            CorsOrigins = flags.Cors.Value,
+            HostWhitelist = flags.HostWhitelist.Value,
             EnableV2 = flags.EnableV2.Value,
             LogLevel = level,
             ClientTls = flags.CertFile.Value.Length > 0 && flags.KeyFile.Value.Length > 0

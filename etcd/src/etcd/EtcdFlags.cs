@@ -41,6 +41,8 @@ internal sealed class EtcdFlags
         InitialClusterToken = Set.String("initial-cluster-token", "etcd-cluster", "Initial cluster token for the etcd cluster during bootstrap.");
         InitialClusterState = Set.String("initial-cluster-state", "new", "Initial cluster state ('new' or 'existing').");
         EnableV2 = Set.Bool("enable-v2", false, "Accept etcd V2 client requests.");
+        Cors = Set.StringList("cors", ["*"], "Comma-separated origins allowed for CORS (empty or * means allow all).");
+        HostWhitelist = Set.StringList("host-whitelist", ["*"], "Comma-separated hostnames plain-HTTP client requests may use (empty or * means allow all).");
         // Security.
         CertFile = Set.String("cert-file", "", "Path to the client server TLS cert file.");
         KeyFile = Set.String("key-file", "", "Path to the client server TLS key file.");
@@ -133,6 +135,10 @@ internal sealed class EtcdFlags
     public Flag<string> InitialClusterToken { get; }
 
     public Flag<string> InitialClusterState { get; }
+
+    public Flag<IReadOnlyList<string>> Cors { get; }
+
+    public Flag<IReadOnlyList<string>> HostWhitelist { get; }
 
     public Flag<bool> EnableV2 { get; }
 

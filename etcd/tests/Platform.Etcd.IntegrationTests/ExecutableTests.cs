@@ -257,6 +257,44 @@ public sealed class ExecutableTests
         return (header[3], payload);
     }
 
+    [EtcdctlFact]
+    public async Task HostWhitelistAndCors_Flags_AnswerAsEtcds()
+    {
+        // Plain HTTP naming a host outside --host-whitelist: 421 and etcd's text (gRPC is not
+        // affected); CORS headers only for an origin in --cors (etcd takes host:port URLs there).
+        string[] args = ["--host-whitelist", "example.com,localhost", "--cors", "http://a.example:8080"];
+        await using EtcdProcess ours = await EtcdProcess.StartOursAsync("exe-access", args);
+        (int Status, string Body, string? AllowedOrigin, string? OtherOrigin) oursAnswers = await AskAsync(ours.ClientUrl);
+        Assert.Equal(421, oursAnswers.Status);
+        Assert.Contains("etcd received your request, but the Host header was unrecognized.", oursAnswers.Body, StringComparison.Ordinal);
+        Assert.Equal("http://a.example:8080", oursAnswers.AllowedOrigin);
+        Assert.Null(oursAnswers.OtherOrigin);
+        Assert.Equal("OK\n", await new Etcdctl(ours.ClientUrl).OkAsync("put", "access/k", "v"));
+        if (File.Exists(Binaries.RealEtcd))
+        {
+            await using EtcdProcess real = await EtcdProcess.StartRealAsync("exe-access-real", args);
+            Assert.Equal(await AskAsync(real.ClientUrl), oursAnswers);
+        }
+
+        static async Task<(int, string, string?, string?)> AskAsync(Uri clientUrl)
+        {
+            using var http = new HttpClient { BaseAddress = clientUrl };
+            using HttpResponseMessage refused = await http.GetAsync(new Uri("/version", UriKind.Relative));
+            string body = await refused.Content.ReadAsStringAsync();
+            return ((int)refused.StatusCode, body, await OriginAsync("http://a.example:8080"), await OriginAsync("http://b.example"));
+
+            async Task<string?> OriginAsync(string origin)
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Get, new Uri("/version", UriKind.Relative));
+                request.Headers.Host = "example.com";
+                request.Headers.Add("Origin", origin);
+                using HttpResponseMessage response = await http.SendAsync(request);
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                return response.Headers.TryGetValues("Access-Control-Allow-Origin", out IEnumerable<string>? values) ? string.Join(',', values) : null;
+            }
+        }
+    }
+
     [Fact]
     public async Task Version_PrintsEtcdsVersionLines()
     {

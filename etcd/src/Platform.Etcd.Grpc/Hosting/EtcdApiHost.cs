@@ -235,8 +235,20 @@ internal sealed class EtcdApiHost : IEtcdApiHost
         return options;
     }
 
-    // etcd's accessController: CORS headers on every HTTP response, OPTIONS answered with 200;
-    // metrics listeners serve /metrics and /health only.
+    // An empty list or "*" allows everything (etcd's AccessController).
+    private static bool Allows(IReadOnlyList<string> list, string value) => list.Count == 0 || list.Contains("*") || list.Contains(value);
+
+    // etcd's answer to a plain-HTTP request naming a host outside --host-whitelist.
+    private static string HostNotAllowed(string host) =>
+        "\netcd received your request, but the Host header was unrecognized.\n\n" +
+        "To fix this, choose one of the following options:\n" +
+        "- Enable TLS, then any HTTPS request will be allowed.\n" +
+        "- Add the hostname you want to use to the whitelist in settings.\n" +
+        $"  - e.g. etcd --host-whitelist \"{host}\"\n\n" +
+        "This requirement has been added to help prevent \"DNS Rebinding\" attacks (CVE-2018-5702).\n";
+
+    // etcd's accessController: plain-HTTP requests only for whitelisted hosts, CORS headers for
+    // allowed origins, OPTIONS answered with 200; metrics listeners serve /metrics and /health only.
     // Takes the RequestDelegate (the Func<Task> overload of Use allocates a closure per request) and
     // hands a gRPC call on without an async state machine of its own.
     private Task CorsAndMetricsPortsAsync(HttpContext context, RequestDelegate next)
@@ -249,20 +261,38 @@ internal sealed class EtcdApiHost : IEtcdApiHost
 
     private async Task CorsAndMetricsPortsSlowAsync(HttpContext context, RequestDelegate next)
     {
-        if (_metricsPorts.Contains(context.Connection.LocalPort)
-            && context.Request.Path != "/metrics"
-            && context.Request.Path != "/health")
+        if (_metricsPorts.Contains(context.Connection.LocalPort))
         {
-            await HttpResponses.ErrorAsync(context, StatusCodes.Status404NotFound, "404 page not found").ConfigureAwait(false);
+            // etcd's metrics listener has its own mux, without the access controller.
+            if (context.Request.Path != "/metrics" && context.Request.Path != "/health")
+            {
+                await HttpResponses.ErrorAsync(context, StatusCodes.Status404NotFound, "404 page not found").ConfigureAwait(false);
+                return;
+            }
+
+            await next(context).ConfigureAwait(false);
             return;
         }
 
         bool grpc = context.Request.ContentType?.StartsWith("application/grpc", StringComparison.Ordinal) == true;
         if (!grpc)
         {
-            context.Response.Headers.AccessControlAllowOrigin = "*";
-            context.Response.Headers.AccessControlAllowMethods = "POST, GET, OPTIONS, PUT, DELETE";
-            context.Response.Headers.AccessControlAllowHeaders = "accept, content-type, authorization";
+            string host = context.Request.Host.Host.Trim('[', ']');
+            if (!context.Request.IsHttps && !Allows(_options.HostWhitelist, host))
+            {
+                await HttpResponses.ErrorAsync(context, StatusCodes.Status421MisdirectedRequest, HostNotAllowed(host)).ConfigureAwait(false);
+                return;
+            }
+
+            string? origin = Allows(_options.CorsOrigins, "*") ? "*"
+                : context.Request.Headers.Origin is { Count: 1 } o && Allows(_options.CorsOrigins, o[0]!) ? o[0] : null;
+            if (origin is not null)
+            {
+                context.Response.Headers.AccessControlAllowOrigin = origin;
+                context.Response.Headers.AccessControlAllowMethods = "POST, GET, OPTIONS, PUT, DELETE";
+                context.Response.Headers.AccessControlAllowHeaders = "accept, content-type, authorization";
+            }
+
             if (HttpMethods.IsOptions(context.Request.Method))
             {
                 context.Response.StatusCode = StatusCodes.Status200OK;
